@@ -1,0 +1,3 @@
+//! Data sources, one file per type.
+
+pub mod public_ip;

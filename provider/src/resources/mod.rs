@@ -1,0 +1,1 @@
+//! Managed resources, one file (or folder) per type.
