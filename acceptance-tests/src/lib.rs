@@ -2,6 +2,11 @@
 
 pub mod cli;
 pub mod echo;
+pub mod host_tests;
+pub mod lab;
+pub mod moto;
 pub mod plugin_client;
 pub mod show;
+pub mod ssh_host;
+pub mod sshd;
 pub mod steps;

@@ -122,6 +122,37 @@ impl PlanView {
             .map(|actions| actions.iter().filter_map(Value::as_str).collect())
     }
 
+    /// The planned change of the resource at `address` (`actions`, `before`, `after`,
+    /// `after_unknown`, ...).
+    pub fn resource_change(&self, address: &str) -> Option<&Value> {
+        self.json["resource_changes"]
+            .as_array()?
+            .iter()
+            .find(|change| change["address"] == address)
+            .map(|change| &change["change"])
+    }
+
+    /// The addresses and actions of every resource change that does something (neither
+    /// `no-op` nor `read`), in plan order.
+    pub fn changed_resources(&self) -> Vec<(String, Vec<String>)> {
+        let Some(changes) = self.json["resource_changes"].as_array() else {
+            return Vec::new();
+        };
+        changes
+            .iter()
+            .filter_map(|change| {
+                let actions: Vec<String> = change["change"]["actions"]
+                    .as_array()?
+                    .iter()
+                    .filter_map(|action| action.as_str().map(str::to_owned))
+                    .collect();
+                let idle = actions.iter().all(|a| a == "no-op" || a == "read");
+                let address = change["address"].as_str()?.to_owned();
+                (!idle).then_some((address, actions))
+            })
+            .collect()
+    }
+
     /// The planned change of a root module output (`actions`, `before`, `after`, ...).
     pub fn output_change(&self, name: &str) -> Option<&Value> {
         self.json.pointer(&format!("/output_changes/{name}"))

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use acceptance_tests::cli::{Command, REQUIRED_PROVIDERS, Workdir, workspace_root};
 use acceptance_tests::echo::EchoServer;
+use acceptance_tests::moto::Moto;
 use acceptance_tests::steps::{Step, TestCase};
 use serde_json::json;
 
@@ -108,4 +109,34 @@ fn public_ip_data_source_example_applies() {
             assert_eq!(state.output("home_ip"), Some(&json!(DEMO_ADDRESS)));
         }))
         .run();
+}
+
+#[test]
+fn dynamic_dns_record_example_applies_against_the_local_aws_api() {
+    let moto = Moto::start();
+    let zone = moto.create_hosted_zone("goldentooth.net");
+    let echo = EchoServer::start(DEMO_ADDRESS).expect("start an echo server");
+    let config = format!(
+        "{REQUIRED_PROVIDERS}\n{}\n{}",
+        provider_block_for(&echo),
+        example_config(&examples_dir().join("resources/homelab_dynamic_dns_record"))
+    );
+    let values = |name: &str| moto.record(&zone, name, "A").map(|record| record.values);
+    let workdir = moto.configure(Workdir::new("dynamic_dns_record_example"));
+    TestCase::new("dynamic_dns_record_example")
+        .step(Step::apply(config, |_| {
+            assert_eq!(
+                values("clearbrook.goldentooth.net"),
+                Some(vec![DEMO_ADDRESS.to_owned()])
+            );
+            assert_eq!(
+                values("bastion.goldentooth.net"),
+                Some(vec!["81.2.69.142".to_owned()])
+            );
+        }))
+        .check_destroyed(|| {
+            assert_eq!(values("clearbrook.goldentooth.net"), None);
+            assert_eq!(values("bastion.goldentooth.net"), None);
+        })
+        .run_in(&workdir);
 }

@@ -32,9 +32,10 @@ pub mod plugin {
 /// Major version of the Terraform plugin protocol implemented here.
 pub const PROTOCOL_VERSION_MAJOR: u32 = 6;
 
-/// Minor version of the Terraform plugin protocol implemented here
-/// (6.10, as shipped with Terraform v1.13 through v1.15).
-pub const PROTOCOL_VERSION_MINOR: u32 = 10;
+/// Minor version of the Terraform plugin protocol implemented here (6.10, as shipped with
+/// Terraform v1.13 through v1.15, plus 6.11's `planned_private` in PlanResourceChange requests,
+/// which Terraform sends from v1.16 on and older clients leave empty).
+pub const PROTOCOL_VERSION_MINOR: u32 = 11;
 
 #[cfg(test)]
 mod tests {

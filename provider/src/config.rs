@@ -47,13 +47,16 @@ pub fn provider_schema() -> Schema {
                     ),
                 ],
             ),
-        )),
+        ))
+        .with_block(crate::ssh::config::provider_block())
+        .with_block(crate::aws::config::provider_block()),
     }
 }
 
 /// Checks the provider block; values may still be unknown.
 pub fn validate(config: &Value) -> Diagnostics {
-    let mut diagnostics = Diagnostics::new();
+    let mut diagnostics = crate::ssh::config::validate_provider_block(config);
+    diagnostics.extend(crate::aws::config::validate(config.attr("aws")));
     let public_ip = config.attr("public_ip");
     let timeout = public_ip.attr("timeout");
     if let Some(text) = timeout.as_str()
@@ -111,6 +114,11 @@ pub struct ProviderData {
     pub public_ip: PublicIpSettings,
     public_ipv4: OnceCell<FoundIp>,
     public_ipv6: OnceCell<FoundIp>,
+    /// SSH settings and the connection pool every host-side resource shares.
+    pub ssh: crate::ssh::Ssh,
+    /// AWS clients, built on first use: runs that touch no AWS resource never look for
+    /// AWS settings or credentials.
+    pub aws: crate::aws::AwsClients,
 }
 
 impl ProviderData {
@@ -168,7 +176,14 @@ impl ProviderData {
             })?,
             None => DEFAULT_PUBLIC_IP_TIMEOUT,
         };
-        Ok(ProviderData::new(PublicIpSettings { sources, timeout }))
+        let ssh = crate::ssh::Ssh::new(crate::ssh::config::settings_from_config(config)?);
+        let aws =
+            crate::aws::AwsClients::new(crate::aws::AwsSettings::from_block(config.attr("aws"))?);
+        Ok(ProviderData {
+            ssh,
+            aws,
+            ..ProviderData::new(PublicIpSettings { sources, timeout })
+        })
     }
 
     /// Settings as given, with empty caches.
@@ -177,6 +192,8 @@ impl ProviderData {
             public_ip,
             public_ipv4: OnceCell::new(),
             public_ipv6: OnceCell::new(),
+            ssh: crate::ssh::Ssh::new(crate::ssh::SshDefaults::builtin()),
+            aws: crate::aws::AwsClients::new(crate::aws::AwsSettings::default()),
         }
     }
 

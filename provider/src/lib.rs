@@ -3,6 +3,7 @@
 //! `server` speaks gRPC to terraform/tofu, `tf` holds Terraform's value and plan model,
 //! `resources` and `data_sources` hold one file per type, and the I/O layers sit below them.
 
+pub mod aws;
 pub mod config;
 pub mod data_sources;
 pub mod docs;
@@ -11,4 +12,5 @@ pub mod public_ip;
 pub mod registry;
 pub mod resources;
 pub mod server;
+pub mod ssh;
 pub mod tf;

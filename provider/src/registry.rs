@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ProviderData;
 use crate::tf::plan::PlannedChange;
-use crate::tf::{Diagnostic, Diagnostics, Schema, Value};
+use crate::tf::{Diagnostic, Diagnostics, IdentitySchema, Schema, Value};
 
 /// What every operation gets: the configured provider and the stop signal.
 #[derive(Clone)]
@@ -73,6 +73,33 @@ pub trait Resource: Send + Sync {
         Err(Diagnostic::error(
             "Import not supported",
             format!("{} cannot be imported.", self.type_name()),
+        )
+        .into())
+    }
+
+    /// The identity schema, for types that Terraform (v1.12 on) may import by identity.
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        None
+    }
+
+    /// The identity of the object a state describes; called only for types with an identity
+    /// schema, and only with a known, non-null state.
+    fn identity(&self, _state: &Value) -> Value {
+        Value::Null
+    }
+
+    /// Turns an identity into a state that `read` can complete, like `import` does with an ID.
+    async fn import_by_identity(
+        &self,
+        _context: &Context,
+        _identity: &Value,
+    ) -> Result<Value, Diagnostics> {
+        Err(Diagnostic::error(
+            "Import by identity not supported",
+            format!(
+                "{} cannot be imported by identity; import it by ID.",
+                self.type_name()
+            ),
         )
         .into())
     }
@@ -153,8 +180,14 @@ impl Registry {
     /// The registry of everything this provider ships.
     pub fn all() -> Registry {
         Registry {
-            resources: vec![],
-            data_sources: vec![Box::new(crate::data_sources::public_ip::PublicIp)],
+            resources: vec![
+                Box::new(crate::resources::file::File),
+                Box::new(crate::resources::dynamic_dns_record::DynamicDnsRecord),
+            ],
+            data_sources: vec![
+                Box::new(crate::data_sources::public_ip::PublicIp),
+                Box::new(crate::data_sources::node::Node),
+            ],
             ephemeral_resources: vec![],
             functions: vec![],
         }

@@ -40,22 +40,6 @@ impl Msgpack {
         Msgpack::Array(items.iter().map(|s| Msgpack::str(s)).collect())
     }
 
-    /// The value at `key` of a map, or `None` when this is no map or has no such key.
-    pub(crate) fn get(&self, key: &str) -> Option<&Msgpack> {
-        match self {
-            Msgpack::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    /// The string inside, if this is a string.
-    pub(crate) fn as_str(&self) -> Option<&str> {
-        match self {
-            Msgpack::Str(text) => Some(text),
-            _ => None,
-        }
-    }
-
     /// The value's msgpack bytes, lengths in their shortest form as cty writes them.
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();

@@ -156,14 +156,6 @@ async fn rpcs_the_provider_does_not_implement_answer_unimplemented() {
     // or an answer, would claim support this provider does not have.
     let answers: Vec<(&str, Result<(), tonic::Status>)> = vec![
         (
-            "UpgradeResourceIdentity",
-            bounded(
-                client.upgrade_resource_identity(pb::upgrade_resource_identity::Request::default()),
-            )
-            .await
-            .map(drop),
-        ),
-        (
             "MoveResourceState",
             bounded(client.move_resource_state(pb::move_resource_state::Request::default()))
                 .await

@@ -1,1 +1,4 @@
 //! Managed resources, one file (or folder) per type.
+
+pub mod dynamic_dns_record;
+pub mod file;

@@ -170,6 +170,32 @@ pub(crate) fn encode_value(
         })
 }
 
+/// Encodes a state for Terraform as JSON, the form of its state file. Used for ReadResource:
+/// Terraform's refresh-only mode decides whether the refresh changed anything by comparing
+/// the refreshed objects with those decoded from the state file using Go's `reflect.DeepEqual`
+/// on cty values, which tells a msgpack integer (a 64-bit `big.Float`) from the same number
+/// parsed from JSON (512 bits). With msgpack, every resource with a number attribute would
+/// make `plan -refresh-only -detailed-exitcode` report changes after a refresh that found none.
+/// States hold no unknown values, so JSON can carry them.
+pub(crate) fn encode_state_as_json(
+    value: &Value,
+    ty: &Type,
+    what: &str,
+) -> Result<pb::DynamicValue, Diagnostics> {
+    json::encode(value, ty)
+        .map(|json| pb::DynamicValue {
+            msgpack: Vec::new(),
+            json,
+        })
+        .map_err(|e| {
+            Diagnostic::error(
+                "Provider bug: value does not match its schema",
+                format!("The provider could not encode the {what}: {e}. Please report this."),
+            )
+            .into()
+        })
+}
+
 /// The diagnostic for a type name this provider does not have.
 pub(crate) fn unknown_type(kind: &str, type_name: &str) -> Diagnostics {
     Diagnostic::error(

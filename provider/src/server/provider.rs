@@ -10,12 +10,13 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use super::convert::{
-    decode_value, diagnostics_to_proto, encode_value, path_to_proto, schema_to_proto, unknown_type,
+    decode_value, diagnostics_to_proto, encode_state_as_json, encode_value, path_to_proto,
+    schema_to_proto, unknown_type,
 };
 use crate::config::{self, ProviderData};
-use crate::registry::{Context, Registry};
+use crate::registry::{Context, Registry, Resource};
 use crate::tf::plan::plan_resource_change;
-use crate::tf::{Diagnostic, Diagnostics, Schema, Type, Value, json};
+use crate::tf::{Diagnostic, Diagnostics, IdentitySchema, Schema, Type, Value, json};
 
 /// The most a message may be: large plans of many resources, file contents and state.
 pub(crate) const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
@@ -47,6 +48,7 @@ pub(crate) struct ProviderService {
     registry: Registry,
     provider_schema: TypedSchema,
     resource_schemas: HashMap<&'static str, TypedSchema>,
+    identity_schemas: HashMap<&'static str, (IdentitySchema, Type)>,
     data_source_schemas: HashMap<&'static str, TypedSchema>,
     ephemeral_schemas: HashMap<&'static str, TypedSchema>,
     configured: RwLock<Option<Arc<ProviderData>>>,
@@ -59,6 +61,15 @@ impl ProviderService {
             .resources
             .iter()
             .map(|r| (r.type_name(), TypedSchema::new(r.schema())))
+            .collect();
+        let identity_schemas = registry
+            .resources
+            .iter()
+            .filter_map(|r| {
+                let identity = r.identity_schema()?;
+                let value_type = identity.value_type();
+                Some((r.type_name(), (identity, value_type)))
+            })
             .collect();
         let data_source_schemas = registry
             .data_sources
@@ -74,6 +85,7 @@ impl ProviderService {
             registry,
             provider_schema: TypedSchema::new(config::provider_schema()),
             resource_schemas,
+            identity_schemas,
             data_source_schemas,
             ephemeral_schemas,
             configured: RwLock::new(None),
@@ -114,6 +126,29 @@ impl ProviderService {
         self.resource_schemas
             .get(type_name)
             .ok_or_else(|| unknown_type("resource", type_name))
+    }
+
+    /// The identity of the object `state` describes, for types that have one; none for a
+    /// null state or one whose identity is not fully known yet.
+    fn identity_of(
+        &self,
+        resource: &dyn Resource,
+        state: &Value,
+    ) -> Result<Option<pb::ResourceIdentityData>, Diagnostics> {
+        let Some((_, identity_type)) = self.identity_schemas.get(resource.type_name()) else {
+            return Ok(None);
+        };
+        if state.is_null() || !state.is_known() {
+            return Ok(None);
+        }
+        let identity = resource.identity(state);
+        if identity.is_null() || !identity.is_fully_known() {
+            return Ok(None);
+        }
+        let identity_data = encode_value(&identity, identity_type, "identity")?;
+        Ok(Some(pb::ResourceIdentityData {
+            identity_data: Some(identity_data),
+        }))
     }
 }
 
@@ -197,10 +232,32 @@ impl Provider for ProviderService {
         &self,
         _request: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
-        // No resource type declares an identity yet; an empty map tells Terraform so.
-        Ok(Response::new(
-            pb::get_resource_identity_schemas::Response::default(),
-        ))
+        let identity_schemas = self
+            .identity_schemas
+            .iter()
+            .map(|(name, (identity, _))| {
+                let attributes = identity
+                    .attributes
+                    .iter()
+                    .map(|a| pb::resource_identity_schema::IdentityAttribute {
+                        name: a.name.clone(),
+                        r#type: a.value_type.to_json_bytes(),
+                        required_for_import: a.required_for_import,
+                        optional_for_import: !a.required_for_import,
+                        description: a.description.clone(),
+                    })
+                    .collect();
+                let schema = pb::ResourceIdentitySchema {
+                    version: identity.version,
+                    identity_attributes: attributes,
+                };
+                ((*name).to_owned(), schema)
+            })
+            .collect();
+        Ok(Response::new(pb::get_resource_identity_schemas::Response {
+            identity_schemas,
+            diagnostics: Vec::new(),
+        }))
     }
 
     async fn validate_provider_config(
@@ -353,18 +410,21 @@ impl Provider for ProviderService {
                 Some(v) => without_write_only(&schema.schema, v),
                 None => Value::Null,
             };
-            encode_value(&new_state, &schema.value_type, "new state")
+            let identity = self.identity_of(resource, &new_state)?;
+            let encoded = encode_state_as_json(&new_state, &schema.value_type, "new state")?;
+            Ok::<_, Diagnostics>((encoded, identity))
         }
         .await;
-        let (new_state, diagnostics) = match result {
-            Ok(v) => (Some(v), Diagnostics::new()),
+        let (new_state, new_identity, diagnostics) = match result {
+            Ok((state, identity)) => (Some(state), identity, Diagnostics::new()),
             // A failed read keeps the state Terraform sent, so nothing is lost.
-            Err(d) => (request.current_state, d),
+            Err(d) => (request.current_state, request.current_identity, d),
         };
         Ok(Response::new(pb::read_resource::Response {
             new_state,
             diagnostics: diags(diagnostics),
             private,
+            new_identity,
             ..Default::default()
         }))
     }
@@ -389,6 +449,8 @@ impl Provider for ProviderService {
             )?;
             let config = decode_value(request.config.as_ref(), ty, "configuration")?;
             let mut change = plan_resource_change(&schema.schema.block, &prior, &proposed, &config);
+            change.private = request.prior_private.clone();
+            change.earlier_private = request.planned_private.clone();
             let mut diagnostics = Diagnostics::new();
             if !change.planned.is_null() {
                 let context = self.context()?;
@@ -399,18 +461,36 @@ impl Provider for ProviderService {
                     return Err(diagnostics);
                 }
             }
+            // The identity follows the planned object; while it is not known yet, an object kept
+            // in place keeps the identity it had.
+            let identity = match self.identity_of(resource, &change.planned)? {
+                Some(identity) => Some(identity),
+                None if change.requires_replace.is_empty() && !change.planned.is_null() => {
+                    request.prior_identity.clone()
+                }
+                None => None,
+            };
             let planned = encode_value(&change.planned, ty, "planned state")?;
-            Ok((planned, change.requires_replace, diagnostics))
+            Ok((
+                planned,
+                change.requires_replace,
+                change.private,
+                identity,
+                diagnostics,
+            ))
         }
         .await;
         let response = match result {
-            Ok((planned, requires_replace, diagnostics)) => pb::plan_resource_change::Response {
-                planned_state: Some(planned),
-                requires_replace: requires_replace.iter().map(path_to_proto).collect(),
-                planned_private: request.prior_private,
-                diagnostics: diags(diagnostics),
-                ..Default::default()
-            },
+            Ok((planned, requires_replace, private, planned_identity, diagnostics)) => {
+                pb::plan_resource_change::Response {
+                    planned_state: Some(planned),
+                    requires_replace: requires_replace.iter().map(path_to_proto).collect(),
+                    planned_private: private,
+                    planned_identity,
+                    diagnostics: diags(diagnostics),
+                    ..Default::default()
+                }
+            }
             Err(d) => pb::plan_resource_change::Response {
                 diagnostics: diags(d),
                 ..Default::default()
@@ -456,7 +536,9 @@ impl Provider for ProviderService {
             match outcome {
                 Ok(new_state) => {
                     let new_state = without_write_only(&schema.schema, new_state);
-                    encode_value(&new_state, ty, "new state").map_err(unchanged)
+                    let identity = self.identity_of(resource, &new_state).map_err(unchanged)?;
+                    let encoded = encode_value(&new_state, ty, "new state").map_err(unchanged)?;
+                    Ok((encoded, identity))
                 }
                 // A failed change leaves the previous state in place: the prior object on
                 // update and delete, nothing on create.
@@ -464,14 +546,15 @@ impl Provider for ProviderService {
             }
         }
         .await;
-        let (new_state, diagnostics) = match result {
-            Ok(v) => (Some(v), Diagnostics::new()),
-            Err((state, d)) => (state, d),
+        let (new_state, new_identity, diagnostics) = match result {
+            Ok((state, identity)) => (Some(state), identity, Diagnostics::new()),
+            Err((state, d)) => (state, None, d),
         };
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state,
             private,
             diagnostics: diags(diagnostics),
+            new_identity,
             ..Default::default()
         }))
     }
@@ -488,15 +571,37 @@ impl Provider for ProviderService {
                 .resource(&request.type_name)
                 .ok_or_else(|| unknown_type("resource", &request.type_name))?;
             let context = self.context()?;
-            let state = resource.import(&context, &request.id).await?;
-            encode_value(&state, &schema.value_type, "imported state")
+            // Terraform v1.12 on may import by identity instead of an ID string.
+            let requested_identity = match (
+                &request.identity,
+                self.identity_schemas.get(resource.type_name()),
+            ) {
+                (Some(data), Some((_, identity_type))) if request.id.is_empty() => Some(
+                    decode_value(data.identity_data.as_ref(), identity_type, "identity")?,
+                ),
+                _ => None,
+            };
+            let state = match &requested_identity {
+                Some(identity) => resource.import_by_identity(&context, identity).await?,
+                None => resource.import(&context, &request.id).await?,
+            };
+            let identity = match self.identity_of(resource, &state)? {
+                Some(derived) => Some(derived),
+                None => request
+                    .identity
+                    .clone()
+                    .filter(|_| requested_identity.is_some()),
+            };
+            let encoded = encode_value(&state, &schema.value_type, "imported state")?;
+            Ok::<_, Diagnostics>((encoded, identity))
         }
         .await;
         let response = match result {
-            Ok(state) => pb::import_resource_state::Response {
+            Ok((state, identity)) => pb::import_resource_state::Response {
                 imported_resources: vec![pb::import_resource_state::ImportedResource {
                     type_name: request.type_name,
                     state: Some(state),
+                    identity,
                     ..Default::default()
                 }],
                 ..Default::default()
@@ -527,7 +632,7 @@ impl Provider for ProviderService {
                 decode_value(request.config.as_ref(), &schema.value_type, "configuration")?;
             let context = self.context()?;
             let state = data_source.read(&context, &config).await?;
-            encode_value(&state, &schema.value_type, "data source state")
+            encode_state_as_json(&state, &schema.value_type, "data source state")
         }
         .await;
         let (state, diagnostics) = match result {
@@ -634,6 +739,49 @@ impl Provider for ProviderService {
         }))
     }
 
+    async fn upgrade_resource_identity(
+        &self,
+        request: Request<pb::upgrade_resource_identity::Request>,
+    ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
+        let request = request.into_inner();
+        let result = (|| {
+            let (identity, identity_type) =
+                self.identity_schemas
+                    .get(request.type_name.as_str())
+                    .ok_or_else(|| unknown_type("resource with an identity", &request.type_name))?;
+            if request.version != identity.version {
+                return Err(Diagnostics::from(Diagnostic::error(
+                    "Unsupported identity version",
+                    format!(
+                        "{} identity has version {}; this provider knows version {} and no upgrade.",
+                        request.type_name, request.version, identity.version
+                    ),
+                )));
+            }
+            let raw = request.raw_identity.unwrap_or_default();
+            let value = json::decode_lenient(&raw.json, identity_type).map_err(|e| {
+                Diagnostics::from(Diagnostic::error(
+                    "Cannot read stored identity",
+                    e.to_string(),
+                ))
+            })?;
+            encode_value(&value, identity_type, "upgraded identity")
+        })();
+        let (upgraded_identity, diagnostics) = match result {
+            Ok(data) => (
+                Some(pb::ResourceIdentityData {
+                    identity_data: Some(data),
+                }),
+                Diagnostics::new(),
+            ),
+            Err(d) => (None, d),
+        };
+        Ok(Response::new(pb::upgrade_resource_identity::Response {
+            upgraded_identity,
+            diagnostics: diags(diagnostics),
+        }))
+    }
+
     async fn get_functions(
         &self,
         _request: Request<pb::get_functions::Request>,
@@ -664,3 +812,7 @@ impl Provider for ProviderService {
         Ok(Response::new(pb::stop_provider::Response::default()))
     }
 }
+
+#[cfg(test)]
+#[path = "provider_tests.rs"]
+mod tests;

@@ -7,11 +7,14 @@ pub mod msgpack;
 pub mod path;
 pub mod plan;
 pub mod schema;
+pub mod timeouts;
 pub mod types;
 pub mod value;
 
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
 pub use path::{AttributePath, PathStep};
-pub use schema::{Attribute, Block, NestedBlock, NestingMode, Schema};
+pub use schema::{
+    Attribute, Block, IdentityAttribute, IdentitySchema, NestedBlock, NestingMode, Schema,
+};
 pub use types::{ObjectType, Type};
 pub use value::{Number, Refinements, Value};

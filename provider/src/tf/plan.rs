@@ -12,6 +12,15 @@ pub struct PlannedChange {
     pub planned: Value,
     /// Attributes whose change replaces the object.
     pub requires_replace: Vec<AttributePath>,
+    /// Opaque bytes kept with the plan: apply receives them, and they are stored with the new
+    /// state. They start as the prior state's private bytes; a resource may replace them.
+    pub private: Vec<u8>,
+    /// The `private` bytes this provider planned for the same change the first time, which a
+    /// client that stores them (Terraform v1.16 on, protocol 6.11) sends back when it plans the
+    /// change again just before applying; empty on a first plan and with older clients. A value
+    /// chosen at plan time from the outside world (the home's public IP) is planned again from
+    /// here, so the apply-time plan matches the one the user approved.
+    pub earlier_private: Vec<u8>,
 }
 
 /// Applies the plan rules to Terraform's proposed new state.
@@ -29,6 +38,8 @@ pub fn plan_resource_change(
         return PlannedChange {
             planned: Value::Null,
             requires_replace: Vec::new(),
+            private: Vec::new(),
+            earlier_private: Vec::new(),
         };
     }
     let mut planned = proposed.clone();
@@ -46,6 +57,8 @@ pub fn plan_resource_change(
     PlannedChange {
         planned,
         requires_replace,
+        private: Vec::new(),
+        earlier_private: Vec::new(),
     }
 }
 

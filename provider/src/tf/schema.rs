@@ -445,6 +445,55 @@ fn has_dynamic(t: &Type) -> bool {
     }
 }
 
+/// A resource type's identity: the few attributes that name one object, which Terraform
+/// (v1.12 on) stores beside the state and can import by instead of an ID string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentitySchema {
+    /// Bumped when stored identities need upgrading.
+    pub version: i64,
+    /// The identity's attributes.
+    pub attributes: Vec<IdentityAttribute>,
+}
+
+/// One attribute of a resource identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentityAttribute {
+    /// The attribute's name.
+    pub name: String,
+    /// Its type.
+    pub value_type: Type,
+    /// Whether an import by identity must set it.
+    pub required_for_import: bool,
+    /// Markdown description.
+    pub description: String,
+}
+
+impl IdentityAttribute {
+    /// An attribute an import by identity must set.
+    pub fn required(name: &str, value_type: Type, description: &str) -> IdentityAttribute {
+        IdentityAttribute {
+            name: name.to_owned(),
+            value_type,
+            required_for_import: true,
+            description: description.to_owned(),
+        }
+    }
+}
+
+impl IdentitySchema {
+    /// The object type an identity value has.
+    pub fn value_type(&self) -> Type {
+        Type::Object(ObjectType {
+            attributes: self
+                .attributes
+                .iter()
+                .map(|a| (a.name.clone(), a.value_type.clone()))
+                .collect(),
+            optional: BTreeSet::new(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,347 @@
+//! Test hosts for the acceptance tests: N Debian hosts with systemd, sshd, root key login and
+//! their own host keys, on a private bridge, torn down without a trace.
+//!
+//! ```no_run
+//! use acceptance_tests::lab::{Lab, LabSpec};
+//!
+//! let lab = Lab::up(LabSpec { hosts: 2, packages: &["haproxy"], ..LabSpec::default() }).unwrap();
+//! for host in lab.hosts() {
+//!     let output = lab.ssh(host).arg("hostname").output().unwrap();
+//!     assert!(output.status.success());
+//! }
+//! lab.down().unwrap(); // or just drop it
+//! ```
+//!
+//! The image is built once with debootstrap and cached (`HOMELAB_LAB_CACHE`, default
+//! `<workspace>/target/lab-cache`), keyed by its package list. Each lab takes a slot: bridge
+//! `br-hl<n>`, subnet 10.231.(77+n).0/24 (the machine's side is `.1`, host i is `.10+i`), and
+//! records itself under [`run_dir`] before creating anything, so a lab whose process died is torn
+//! down by the next [`Lab::up`] or by `lab down`. Labs in parallel threads or processes each get
+//! their own slot.
+
+mod boot;
+mod cgroup;
+mod error;
+mod exec;
+mod image;
+mod mirror;
+mod mounts;
+mod network;
+mod nspawn;
+mod state;
+mod status;
+mod teardown;
+
+use std::fs;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::{LabError, LabResult};
+pub use exec::{ProcessId, request_cancel};
+pub use image::{BASE_PACKAGES, cache_dir};
+pub use state::run_dir;
+pub use status::{CachedImage, Footprint, HostStatus, LabStatus, RunStatus, down_all, status};
+
+use exec::{check_cancelled, require_program, require_root};
+use image::{ensure_image, package_list};
+use network::{MAX_HOSTS, Slot, check_route, create_bridge, create_host_link};
+use nspawn::HostFiles;
+use state::{Machine, RunRecord, claim_slot, save};
+
+/// How the hosts run. The JSON description of hosts is the same for every backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// systemd-nspawn containers sharing one image under volatile overlays: real systemd, ~2 s to
+    /// boot, about 25 MB of memory each (PSS plus tmpfs; 64 MB summed RSS); no kernel of their own
+    /// (no NFS serving or mounting).
+    #[default]
+    Nspawn,
+}
+
+/// What lab to bring up.
+#[derive(Debug, Clone)]
+pub struct LabSpec<'a> {
+    /// How many hosts (1 to 200), named `host1`, `host2`, ...
+    pub hosts: usize,
+    /// Debian packages installed on top of [`BASE_PACKAGES`]; each distinct list is its own
+    /// cached image, so tests should share lists.
+    pub packages: &'a [&'a str],
+    /// How the hosts run.
+    pub backend: Backend,
+    /// How long every host gets until its sshd answers.
+    pub boot_timeout: Duration,
+}
+
+impl Default for LabSpec<'static> {
+    fn default() -> Self {
+        LabSpec {
+            hosts: 1,
+            packages: &[],
+            backend: Backend::Nspawn,
+            boot_timeout: Duration::from_secs(90),
+        }
+    }
+}
+
+/// One test host, as printed by `lab up` and handed to tests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Host {
+    /// The host name (`host1`, ...), also what `hostname` prints on it.
+    pub name: String,
+    /// Its address on the lab bridge.
+    pub address: Ipv4Addr,
+    /// sshd's port.
+    pub port: u16,
+    /// Its sshd host key in known_hosts form, `ssh-ed25519 AAAA...`; unique per host and lab.
+    pub host_key: String,
+    /// The user the key logs in as.
+    pub user: String,
+    /// The private key that user accepts.
+    pub private_key_path: PathBuf,
+}
+
+/// A running lab; dropping it tears it down (errors are printed), [`Lab::down`] reports them.
+#[derive(Debug)]
+pub struct Lab {
+    record: RunRecord,
+    children: Vec<Option<Child>>,
+    torn_down: bool,
+}
+
+impl Lab {
+    /// Builds or reuses the image, claims a slot, creates the network and boots every host, and
+    /// returns once each host's sshd answers. On any failure everything created is torn down.
+    pub fn up(spec: LabSpec<'_>) -> LabResult<Lab> {
+        require_root()?;
+        for (program, package) in REQUIRED_PROGRAMS {
+            require_program(program, package)?;
+        }
+        if spec.hosts == 0 || spec.hosts > MAX_HOSTS {
+            return Err(LabError::InvalidSpec(format!(
+                "hosts must be 1 to {MAX_HOSTS}, not {}",
+                spec.hosts
+            )));
+        }
+        let packages = package_list(spec.packages)?;
+        let image = ensure_image(&cache_dir(), &packages)?;
+        check_cancelled()?;
+        let record = claim_slot(|slot, dir| planned_record(slot, dir, &spec, &image))?;
+        // From here on, dropping `lab` tears down whatever exists.
+        let mut lab = Lab {
+            record,
+            children: Vec::new(),
+            torn_down: false,
+        };
+        lab.start(spec.boot_timeout)?;
+        Ok(lab)
+    }
+
+    /// The hosts, in order.
+    pub fn hosts(&self) -> &[Host] {
+        &self.record.hosts
+    }
+
+    /// The lab's id (`hl<n>`), the prefix of every name it creates.
+    pub fn run_id(&self) -> &str {
+        &self.record.run
+    }
+
+    /// The bridge the hosts hang off.
+    pub fn bridge(&self) -> &str {
+        &self.record.bridge
+    }
+
+    /// The machine's own address on the lab network.
+    pub fn gateway(&self) -> Ipv4Addr {
+        self.record.slot().gateway()
+    }
+
+    /// An address on the lab network that no host answers: connections to it time out.
+    pub fn unreachable_address(&self) -> Ipv4Addr {
+        self.record.slot().unreachable_address()
+    }
+
+    /// The private key root accepts on every host.
+    pub fn private_key_path(&self) -> &Path {
+        &self.record.hosts[0].private_key_path
+    }
+
+    /// A known_hosts file listing every host's address and key.
+    pub fn known_hosts_path(&self) -> PathBuf {
+        self.record.dir.join("known_hosts")
+    }
+
+    /// The system `ssh` client set up for `host` (lab key, the lab's known_hosts, strict host key
+    /// checking, no agent, no config files); append the remote command with `.arg(...)`. Like any
+    /// ssh, the remote side joins the arguments with spaces and runs them through the shell.
+    pub fn ssh(&self, host: &Host) -> Command {
+        let mut command = Command::new("ssh");
+        command
+            .args(["-F", "/dev/null", "-i"])
+            .arg(&host.private_key_path)
+            .arg("-o")
+            .arg(format!(
+                "UserKnownHostsFile={}",
+                self.known_hosts_path().display()
+            ))
+            .args([
+                "-o",
+                "GlobalKnownHostsFile=/dev/null",
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "IdentityAgent=none",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "ConnectTimeout=10",
+                "-o",
+                "LogLevel=ERROR",
+                "-p",
+            ])
+            .arg(host.port.to_string())
+            .arg(format!("{}@{}", host.user, host.address));
+        command
+    }
+
+    /// The hosts as `lab up` prints them: a JSON array of [`Host`].
+    pub fn hosts_json(&self) -> String {
+        serde_json::to_string_pretty(&self.record.hosts).expect("hosts serialize")
+    }
+
+    /// Resident memory of each host's process tree (nspawn and everything in the container), in KiB.
+    pub fn host_rss_kib(&self) -> Vec<u64> {
+        let tree = |m: &Machine| m.process.map_or(0, |p| p.tree_rss_kib());
+        self.record.machines.iter().map(tree).collect()
+    }
+
+    /// Everything of the lab on the machine, to check afterwards that teardown removed it.
+    pub fn footprint(&self) -> Footprint {
+        Footprint::of(&self.record)
+    }
+
+    /// Leaves the lab running after this process exits; `lab down` takes it down later.
+    pub fn detach(mut self) -> Vec<Host> {
+        self.record.detached = true;
+        if let Err(error) = save(&self.record) {
+            eprintln!("lab: could not mark {} detached: {error}", self.record.run);
+        }
+        self.torn_down = true;
+        std::mem::take(&mut self.record.hosts)
+    }
+
+    /// Tears the lab down now and reports anything left behind.
+    pub fn down(mut self) -> LabResult<()> {
+        self.torn_down = true;
+        teardown::teardown(&self.record, &mut self.children)
+    }
+
+    /// Creates the network and the per-host files, boots every host, waits for sshd.
+    fn start(&mut self, boot_timeout: Duration) -> LabResult<()> {
+        let slot = self.record.slot();
+        let dir = self.record.dir.clone();
+        fs::create_dir_all(&dir).map_err(error::io_error("create directory", &dir))?;
+        check_cancelled()?;
+        create_bridge(slot)?;
+        for index in 1..=self.record.hosts.len() {
+            check_cancelled()?;
+            create_host_link(slot, index)?;
+            let host = &mut self.record.hosts[index - 1];
+            let files = HostFiles {
+                dir: dir.join(&host.name),
+            };
+            host.host_key = boot::write_host_files(&files, host)?;
+        }
+        save(&self.record)?;
+        for host in &self.record.hosts {
+            check_route(host.address, &self.record.bridge)?;
+        }
+        boot::write_known_hosts(&self.known_hosts_path(), &self.record.hosts)?;
+        for index in 0..self.record.hosts.len() {
+            check_cancelled()?;
+            let files = HostFiles {
+                dir: dir.join(&self.record.hosts[index].name),
+            };
+            let machine = &self.record.machines[index];
+            let child = nspawn::spawn(
+                &self.record.rootfs,
+                machine,
+                &self.record.hosts[index].name,
+                &files,
+            )?;
+            self.record.machines[index].process = ProcessId::of(child.id());
+            self.children.push(Some(child));
+            save(&self.record)?;
+        }
+        boot::wait_for_sshd(&self.record, &mut self.children, boot_timeout)?;
+        for machine in &mut self.record.machines {
+            machine.init = machine.process.and_then(nspawn::find_init);
+        }
+        save(&self.record)?;
+        check_cancelled()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if self.torn_down {
+            return;
+        }
+        if let Err(error) = teardown::teardown(&self.record, &mut self.children) {
+            eprintln!("lab: teardown of {} failed: {error}", self.record.run);
+        }
+    }
+}
+
+/// Programs the lab runs, with the Debian package of each.
+const REQUIRED_PROGRAMS: [(&str, &str); 7] = [
+    ("systemd-nspawn", "systemd-container"),
+    ("debootstrap", "debootstrap"),
+    ("ip", "iproute2"),
+    ("ssh-keygen", "openssh-client"),
+    ("chroot", "coreutils"),
+    ("umount", "mount"),
+    ("ssh", "openssh-client"),
+];
+
+/// The record of a lab in `slot` before anything exists: every name it will create.
+fn planned_record(slot: Slot, dir: &Path, spec: &LabSpec<'_>, image: &image::Image) -> RunRecord {
+    let hosts = (1..=spec.hosts)
+        .map(|index| Host {
+            name: format!("host{index}"),
+            address: slot.host_address(index),
+            port: 22,
+            host_key: String::new(),
+            user: "root".to_owned(),
+            private_key_path: image.private_key(),
+        })
+        .collect();
+    let machines = (1..=spec.hosts)
+        .map(|index| Machine {
+            name: slot.netns(index),
+            netns: slot.netns(index),
+            veth: slot.veth(index),
+            process: None,
+            init: None,
+        })
+        .collect();
+    RunRecord {
+        run: slot.run_id(),
+        slot: slot.0,
+        bridge: slot.bridge(),
+        owner: ProcessId::current(),
+        detached: false,
+        backend: spec.backend,
+        rootfs: image.rootfs(),
+        dir: dir.to_path_buf(),
+        hosts,
+        machines,
+    }
+}
