@@ -11,6 +11,7 @@ pub mod log;
 pub mod public_ip;
 pub mod registry;
 pub mod resources;
+pub mod router;
 pub mod server;
 pub mod ssh;
 pub mod tf;

@@ -183,10 +183,13 @@ impl Registry {
             resources: vec![
                 Box::new(crate::resources::file::File),
                 Box::new(crate::resources::dynamic_dns_record::DynamicDnsRecord),
+                Box::new(crate::resources::bgp_router::BgpRouter),
+                Box::new(crate::resources::bgp_neighbor::BgpNeighbor),
             ],
             data_sources: vec![
                 Box::new(crate::data_sources::public_ip::PublicIp),
                 Box::new(crate::data_sources::node::Node),
+                Box::new(crate::data_sources::bgp_sessions::BgpSessions),
             ],
             ephemeral_resources: vec![],
             functions: vec![],
