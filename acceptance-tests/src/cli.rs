@@ -274,7 +274,21 @@ impl Workdir {
         DetailedPlan { changes, output }
     }
 
-    fn run_unchecked<S: AsRef<OsStr>>(&self, args: &[S]) -> CliOutput {
+    /// The directory `dev_overrides` points at; it holds `terraform-provider-homelab`, a symlink
+    /// to the provider binary that a test may replace (e.g. with a wrapper that logs each start).
+    pub fn plugin_dir(&self) -> PathBuf {
+        self.root.join("plugins")
+    }
+
+    /// Starts the CLI with `args` as [`Workdir::run`] would, stdout and stderr piped, and returns
+    /// at once: for tests that act while a command runs (e.g. kill its provider mid-apply).
+    pub fn spawn<S: AsRef<OsStr>>(&self, args: &[S]) -> Child {
+        self.cli_command(args)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", self.cli.display()))
+    }
+
+    fn cli_command<S: AsRef<OsStr>>(&self, args: &[S]) -> ProcessCommand {
         let mut command = ProcessCommand::new(&self.cli);
         command
             .args(args)
@@ -298,6 +312,11 @@ impl Workdir {
         for (key, value) in &self.env {
             command.env(key, value);
         }
+        command
+    }
+
+    fn run_unchecked<S: AsRef<OsStr>>(&self, args: &[S]) -> CliOutput {
+        let mut command = self.cli_command(args);
         let command_line = std::iter::once(self.cli.as_os_str())
             .chain(args.iter().map(AsRef::as_ref))
             .map(|part| part.to_string_lossy().into_owned())

@@ -2,6 +2,9 @@
 //! [`TestHost`]: a loopback sshd (`tests/ssh_loopback.rs`) or a lab host. Each checks the host
 //! with OpenSSH's own client, never with the provider's code.
 
+mod killed_apply;
+mod shared_connection;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -10,6 +13,9 @@ use sha2::{Digest, Sha256};
 use crate::cli::{Command, REQUIRED_PROVIDERS, Workdir};
 use crate::ssh_host::{TestHost, hcl_string};
 use crate::steps::{Step, TestCase};
+
+pub use killed_apply::killed_apply_converges_on_the_next_apply;
+pub use shared_connection::files_share_one_connection_per_host;
 
 const FILE: &str = "homelab_file.f";
 
@@ -39,7 +45,7 @@ pub fn hashed_known_hosts(workdir: &Workdir, host: &TestHost) -> PathBuf {
     path
 }
 
-fn file_resource(host: &TestHost, name: &str, path: &str, body: &str) -> String {
+pub(crate) fn file_resource(host: &TestHost, name: &str, path: &str, body: &str) -> String {
     format!(
         "resource \"homelab_file\" \"{name}\" {{\n  host = {}\n  path = {}\n{body}}}\n",
         hcl_string(host.id_host()),
@@ -322,73 +328,4 @@ pub fn node_facts_match_the_host(host: &TestHost) {
             assert!(memory > 64 << 20, "memory_bytes = {memory}");
         }))
         .run_in(&workdir);
-}
-
-/// `files_per_host` files on each host, planned and applied with `-parallelism`: each provider
-/// process opens exactly one SSH connection per host. `logins` reads each host's count of
-/// accepted logins (from its sshd log).
-pub fn files_share_one_connection_per_host(
-    hosts: &[&TestHost],
-    files_per_host: usize,
-    parallelism: u32,
-    logins: &dyn Fn() -> Vec<usize>,
-) {
-    let workdir = Workdir::new("shared_connection").with_parallelism(parallelism);
-    let known_hosts = workdir.config_dir().join("known_hosts");
-    let lines: Vec<String> = hosts.iter().map(|h| h.known_hosts_line()).collect();
-    workdir.write_file("known_hosts", &(lines.join("\n") + "\n"));
-    let mut config = format!(
-        "{REQUIRED_PROVIDERS}\n{}",
-        hosts[0].provider_block(&known_hosts, "")
-    );
-    let mut dirs = Vec::new();
-    for (index, host) in hosts.iter().enumerate() {
-        let dir = host.make_temp_dir();
-        config.push_str(&format!(
-            "resource \"homelab_file\" \"h{index}\" {{\n  count   = {files_per_host}\n  \
-             host    = {}\n  path    = \"{dir}/file-${{count.index}}\"\n  \
-             content = \"file ${{count.index}}\\n\"\n  ssh {{\n    port             = {}\n    \
-             private_key_path = {}\n  }}\n}}\n",
-            hcl_string(host.id_host()),
-            host.port,
-            hcl_string(&host.private_key_path.display().to_string()),
-        ));
-        dirs.push(dir);
-    }
-    workdir.write_config(&config);
-    let delta = |before: Vec<usize>| -> Vec<usize> {
-        logins()
-            .iter()
-            .zip(before)
-            .map(|(now, then)| now - then)
-            .collect()
-    };
-    let before = logins();
-    workdir.apply();
-    let apply_logins = delta(before);
-    let before = logins();
-    let plan = workdir.plan_detailed();
-    plan.assert_no_changes("plan after creating the files");
-    let plan_logins = delta(before);
-    eprintln!("logins per host: apply {apply_logins:?}, plan {plan_logins:?}");
-    // `plan` refreshes every file in one provider process; `apply` plans and applies in two.
-    assert!(plan_logins.iter().all(|&n| n == 1), "plan: {plan_logins:?}");
-    assert!(
-        apply_logins.iter().all(|&n| n <= 2),
-        "apply: {apply_logins:?}"
-    );
-    for (host, dir) in hosts.iter().zip(&dirs) {
-        for i in 0..files_per_host {
-            let content = format!("file {i}\n");
-            assert_eq!(
-                host.read_file(&format!("{dir}/file-{i}")).as_deref(),
-                Some(content.as_bytes())
-            );
-        }
-    }
-    workdir.destroy();
-    for (host, dir) in hosts.iter().zip(&dirs) {
-        assert!(!host.exists(&format!("{dir}/file-0")));
-        host.remove(dir);
-    }
 }

@@ -6,6 +6,8 @@ pub mod host_tests;
 pub mod lab;
 pub mod moto;
 pub mod plugin_client;
+pub mod procfs;
+pub mod provider_processes;
 pub mod show;
 pub mod ssh_host;
 pub mod sshd;

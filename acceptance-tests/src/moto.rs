@@ -1,10 +1,15 @@
 //! A local AWS API for the tests: starts `moto_server` on a free port of 127.0.0.1, hands the
-//! provider the environment that points it there, and reads and edits Route53 behind
-//! terraform's back through the SDK.
+//! provider the environment that points it there, and reads and edits Route53, ACM
+//! (`moto/acm.rs`) and CloudFront (`moto/cloudfront.rs`) behind terraform's back through the SDK.
 //!
 //! moto has gaps (listed in LAB.md): Route53 change ids are constant and always INSYNC, ACM
 //! certificates turn ISSUED without validation, CloudFront ETags never change. Tests never
 //! assert on them.
+
+mod acm;
+mod cloudfront;
+
+pub use cloudfront::DistributionView;
 
 use std::future::Future;
 use std::io::{Read, Write};
@@ -32,6 +37,10 @@ pub const ACCESS_KEY_ID: &str = "testing";
 
 /// The fake secret key.
 pub const SECRET_ACCESS_KEY: &str = "testing";
+
+/// Seconds moto keeps a requested certificate `PENDING_VALIDATION` before it reports it
+/// `ISSUED` (its default is 60): short, but long enough that the provider really waits.
+pub const ACM_VALIDATION_WAIT_SECONDS: u64 = 2;
 
 /// How long moto may take to answer its first request (it is ready in about half a second).
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -77,6 +86,10 @@ impl Moto {
         let port = free_port();
         let child = Command::new(&program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env(
+                "MOTO_ACM_VALIDATION_WAIT",
+                ACM_VALIDATION_WAIT_SECONDS.to_string(),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone the log file handle"))
             .stderr(log)

@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 
 use acceptance_tests::cli::{Command, REQUIRED_PROVIDERS, Workdir, workspace_root};
 use acceptance_tests::echo::EchoServer;
-use acceptance_tests::moto::Moto;
+use acceptance_tests::lab::{Host, Lab, LabSpec};
+use acceptance_tests::moto::{Moto, REGION};
+use acceptance_tests::show::StateView;
+use acceptance_tests::ssh_host::hcl_string;
 use acceptance_tests::steps::{Step, TestCase};
 use serde_json::json;
 
@@ -52,12 +55,56 @@ fn examples_are_formatted() {
     ]);
 }
 
+/// The homelab example's nodes, mapped onto lab hosts 1, 2 and 3 as ./scripts/demo maps them.
+const NODE_NAMES: [&str; 3] = ["allyrion", "bettley", "cargyll"];
+
+/// `TF_VAR_nodes` for the homelab example: each node's lab address and pinned host key.
+fn nodes_variable(lab: &Lab) -> String {
+    let nodes: serde_json::Map<String, serde_json::Value> = NODE_NAMES
+        .iter()
+        .zip(lab.hosts())
+        .map(|(name, host)| {
+            let node = json!({"address": host.address.to_string(), "host_key": host.host_key});
+            ((*name).to_owned(), node)
+        })
+        .collect();
+    serde_json::Value::Object(nodes).to_string()
+}
+
+/// A file's content on a lab host, read with OpenSSH's client; `None` when it does not exist.
+fn lab_file(lab: &Lab, host: &Host, path: &str) -> Option<String> {
+    let output = lab
+        .ssh(host)
+        .arg(format!("cat '{path}' 2>/dev/null || echo absent >&2"))
+        .output()
+        .expect("run ssh");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "ssh to {}: {stderr}", host.name);
+    (!stderr.contains("absent")).then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
 #[test]
-fn homelab_example_applies_against_a_local_echo_source() {
+fn homelab_example_applies_on_lab_hosts_with_a_local_echo_source() {
     let echo = EchoServer::start(&format!("{DEMO_ADDRESS}\n")).expect("start an echo server");
     let sources = serde_json::to_string(&[echo.url()]).expect("strings serialize");
-    // The same variable ./scripts/demo sets.
+    // The same variables ./scripts/demo sets.
     let workdir = Workdir::new("homelab_example").with_env("TF_VAR_public_ip_sources", &sources);
+    let lab = Lab::up(LabSpec {
+        hosts: NODE_NAMES.len(),
+        ..LabSpec::default()
+    })
+    .expect("bring up a lab for the example's nodes");
+    let workdir = workdir
+        .with_env("TF_VAR_nodes", &nodes_variable(&lab))
+        .with_env(
+            "TF_VAR_ssh_private_key_path",
+            &lab.private_key_path().display().to_string(),
+        );
+    // The home proxy goes to a local AWS API holding the book's hosted zone, as in the demo.
+    let moto = Moto::start();
+    let zone = moto.create_hosted_zone("goldentooth.net");
+    let workdir = moto.configure(workdir);
+    let hosts = lab.hosts();
     TestCase::new("homelab_example")
         .step(Step::apply(
             example_config(&examples_dir().join("homelab")),
@@ -67,8 +114,89 @@ fn homelab_example_applies_against_a_local_echo_source() {
                     state.output("home_public_ip_source"),
                     Some(&json!(echo.url()))
                 );
+                let facts = state.output("nodes").expect("the nodes output");
+                for (name, host) in NODE_NAMES.iter().zip(hosts) {
+                    assert_eq!(facts[name]["hostname"], json!(host.name), "{facts}");
+                    assert_eq!(facts[name]["os"], json!("debian 12"), "{facts}");
+                    let motd = lab_file(&lab, host, "/etc/motd").expect("a motd");
+                    assert!(
+                        motd.starts_with(&format!("{name}: a Goldentooth node (debian 12, ")),
+                        "{motd}"
+                    );
+                    let cluster_hosts =
+                        lab_file(&lab, host, "/etc/goldentooth/hosts").expect("the hosts block");
+                    for (other, other_host) in NODE_NAMES.iter().zip(hosts) {
+                        let line =
+                            format!("{} {other}.goldentooth.net {other}\n", other_host.address);
+                        assert!(cluster_hosts.contains(&line), "{cluster_hosts}");
+                    }
+                }
+                expect_home_proxy(&moto, &zone, state);
             },
         ))
+        .check_destroyed(|| {
+            for host in hosts {
+                assert_eq!(lab_file(&lab, host, "/etc/motd"), None);
+                assert_eq!(lab_file(&lab, host, "/etc/goldentooth/hosts"), None);
+            }
+            expect_nothing_left_in_aws(&moto, &zone);
+        })
+        .run_in(&workdir);
+}
+
+/// The `homelab_file` example on lab hosts (its two addresses mapped onto hosts 1 and 2, its
+/// pinned key replaced by host 2's), imported by the ID its `import.sh` shows.
+#[test]
+fn file_resource_example_applies_and_imports_on_lab_hosts() {
+    let dir = examples_dir().join("resources/homelab_file");
+    let example = example_config(&dir);
+    let import = std::fs::read_to_string(dir.join("import.sh")).expect("read import.sh");
+    let import_id = import
+        .lines()
+        .find_map(|line| line.strip_prefix("tofu import homelab_file.motd "))
+        .expect("import.sh imports homelab_file.motd")
+        .trim()
+        .to_owned();
+    const PINNED: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHa3NtCiafqzASp4vc46xcG1FepcMD2cP5Z+oiTv0gE5";
+    for expected in ["\"10.4.0.10\"", "\"10.4.0.11\"", PINNED] {
+        assert!(
+            example.contains(expected),
+            "the example no longer has {expected}"
+        );
+    }
+    let workdir = Workdir::new("file_resource_example");
+    let lab = Lab::up(LabSpec {
+        hosts: 2,
+        ..LabSpec::default()
+    })
+    .expect("bring up a lab");
+    let hosts = lab.hosts();
+    let (first, second) = (hosts[0].address.to_string(), hosts[1].address.to_string());
+    let config = format!(
+        "{REQUIRED_PROVIDERS}\nprovider \"homelab\" {{\n  ssh {{\n    private_key_path = {}\n    \
+         known_hosts_path = {}\n  }}\n}}\n{}",
+        hcl_string(&lab.private_key_path().display().to_string()),
+        hcl_string(&lab.known_hosts_path().display().to_string()),
+        example
+            .replace("\"10.4.0.10\"", &format!("\"{first}\""))
+            .replace("\"10.4.0.11\"", &format!("\"{second}\""))
+            .replace(PINNED, &hosts[1].host_key)
+    );
+    TestCase::new("file_resource_example")
+        .step(Step::apply(config, |_| {
+            let motd = lab_file(&lab, &hosts[0], "/etc/motd").expect("the motd");
+            assert!(motd.starts_with("Goldentooth node 1"), "{motd}");
+            let script = "/usr/local/lib/homelab/healthcheck.sh";
+            let healthcheck = lab_file(&lab, &hosts[1], script).expect("the script");
+            assert!(healthcheck.starts_with("#!/bin/sh\n"), "{healthcheck}");
+        }))
+        .step(Step::import_verify(
+            "homelab_file.motd",
+            &import_id.replace("10.4.0.10", &first),
+            &[],
+        ))
+        .check_destroyed(|| assert_eq!(lab_file(&lab, &hosts[0], "/etc/motd"), None))
         .run_in(&workdir);
 }
 
@@ -137,6 +265,146 @@ fn dynamic_dns_record_example_applies_against_the_local_aws_api() {
         .check_destroyed(|| {
             assert_eq!(values("clearbrook.goldentooth.net"), None);
             assert_eq!(values("bastion.goldentooth.net"), None);
+        })
+        .run_in(&workdir);
+}
+
+/// The homelab example's home proxy in moto: the dynamic record at the demo address, the
+/// certificate issued, the distribution in front of clearbrook with both alias records.
+fn expect_home_proxy(moto: &Moto, zone_id: &str, state: &StateView) {
+    assert_eq!(
+        state.output("clearbrook_address"),
+        Some(&json!(DEMO_ADDRESS))
+    );
+    assert_eq!(
+        moto.record(zone_id, "clearbrook.goldentooth.net", "A")
+            .map(|record| record.values),
+        Some(vec![DEMO_ADDRESS.to_owned()])
+    );
+    let arn = state
+        .output("home_proxy_certificate_arn")
+        .and_then(|arn| arn.as_str())
+        .expect("the certificate output");
+    let certificate = moto.certificate(REGION, arn).expect("the certificate");
+    assert_eq!(certificate.status().map(|s| s.as_str()), Some("ISSUED"));
+    let domain_name = state
+        .output("home_proxy_domain_name")
+        .and_then(|name| name.as_str())
+        .expect("the distribution output");
+    let [id] = moto
+        .distribution_ids()
+        .try_into()
+        .expect("one distribution");
+    let distribution = moto.distribution(&id).expect("the distribution");
+    assert_eq!(distribution.domain_name, domain_name);
+    let origin = &distribution.config.origins().expect("origins").items()[0];
+    assert_eq!(origin.domain_name(), "clearbrook.goldentooth.net");
+    for alias in ["home-proxy.goldentooth.net", "*.home-proxy.goldentooth.net"] {
+        assert_eq!(
+            moto.alias_target(zone_id, alias, "A").as_deref(),
+            Some(domain_name),
+            "{alias}"
+        );
+    }
+}
+
+/// Nothing of the home proxy is left in moto but the hosted zone itself.
+fn expect_nothing_left_in_aws(moto: &Moto, zone_id: &str) {
+    assert_eq!(moto.distribution_ids(), Vec::<String>::new());
+    assert_eq!(moto.certificate_arns(REGION), Vec::<String>::new());
+    let types: Vec<String> = moto
+        .records(zone_id)
+        .into_iter()
+        .map(|record| record.record_type)
+        .collect();
+    assert_eq!(types, ["NS", "SOA"]);
+}
+
+/// The `homelab_acm_certificate` example against moto, with the zone id it asks for.
+#[test]
+fn acm_certificate_example_applies_against_the_local_aws_api() {
+    let workdir = Workdir::new("acm_certificate_example");
+    let moto = Moto::start();
+    let zone = moto.create_hosted_zone("goldentooth.net");
+    let workdir = moto
+        .configure(workdir)
+        .with_env("TF_VAR_goldentooth_zone_id", &zone);
+    let config = format!(
+        "{REQUIRED_PROVIDERS}\n{}",
+        example_config(&examples_dir().join("resources/homelab_acm_certificate"))
+    );
+    TestCase::new("acm_certificate_example")
+        .step(Step::apply(config, |state| {
+            let arn = state
+                .output("home_proxy_certificate_arn")
+                .and_then(|arn| arn.as_str())
+                .expect("the certificate output");
+            let certificate = moto.certificate(REGION, arn).expect("the certificate");
+            assert_eq!(certificate.status().map(|s| s.as_str()), Some("ISSUED"));
+            let types: Vec<String> = moto
+                .records(&zone)
+                .into_iter()
+                .map(|record| record.record_type)
+                .collect();
+            assert_eq!(types, ["NS", "SOA", "CNAME"]);
+        }))
+        .check_destroyed(|| {
+            assert_eq!(moto.certificate_arns(REGION), Vec::<String>::new());
+            assert_eq!(moto.records(&zone).len(), 2, "only NS and SOA are left");
+        })
+        .run_in(&workdir);
+}
+
+/// The `homelab_cloudfront_distribution` example against moto, with the zone id and a
+/// us-east-1 certificate it asks for.
+#[test]
+fn cloudfront_distribution_example_applies_against_the_local_aws_api() {
+    let workdir = Workdir::new("cloudfront_distribution_example");
+    let moto = Moto::start();
+    let zone = moto.create_hosted_zone("goldentooth.net");
+    let certificate = moto.request_certificate(
+        REGION,
+        "home-proxy.goldentooth.net",
+        &["*.home-proxy.goldentooth.net"],
+    );
+    let workdir = moto
+        .configure(workdir)
+        .with_env("TF_VAR_goldentooth_zone_id", &zone)
+        .with_env("TF_VAR_home_proxy_certificate_arn", &certificate);
+    let config = format!(
+        "{REQUIRED_PROVIDERS}\n{}",
+        example_config(&examples_dir().join("resources/homelab_cloudfront_distribution"))
+    );
+    TestCase::new("cloudfront_distribution_example")
+        .step(Step::apply(config, |state| {
+            let domain_name = state
+                .output("home_proxy_domain_name")
+                .and_then(|name| name.as_str())
+                .expect("the distribution output");
+            let [id] = moto
+                .distribution_ids()
+                .try_into()
+                .expect("one distribution");
+            let distribution = moto.distribution(&id).expect("the distribution");
+            assert_eq!(distribution.domain_name, domain_name);
+            assert_eq!(
+                distribution
+                    .config
+                    .viewer_certificate()
+                    .and_then(|c| c.acm_certificate_arn()),
+                Some(certificate.as_str())
+            );
+            for alias in ["home-proxy.goldentooth.net", "*.home-proxy.goldentooth.net"] {
+                assert_eq!(
+                    moto.alias_target(&zone, alias, "A").as_deref(),
+                    Some(domain_name),
+                    "{alias}"
+                );
+            }
+        }))
+        .check_destroyed(|| {
+            assert_eq!(moto.distribution_ids(), Vec::<String>::new());
+            assert_eq!(moto.records(&zone).len(), 2, "only NS and SOA are left");
         })
         .run_in(&workdir);
 }

@@ -447,3 +447,34 @@ fn pool_authenticates_with_the_agent_and_lists_what_it_tried_when_refused() {
     assert_eq!(output.stdout, b"via agent\n");
     assert_eq!(sshd.accepted_logins(), 1);
 }
+
+/// Regression: sshd counts a session against `MaxSessions` until its loop collects the closed
+/// channel, and russh sends a channel's CLOSE right before the next OPEN, so with as many
+/// channels as sshd allows (10 here) an OPEN read in the same batch as a CLOSE was refused
+/// ("Failed to open channel (ConnectFailed)") and a refresh failed at random.
+#[test]
+fn pool_retries_a_channel_sshd_refused_while_it_released_another() {
+    let sshd = LoopbackSshd::start();
+    let target = target(&sshd);
+    let pool = std::sync::Arc::new(Pool::new(10));
+    runtime().block_on(async {
+        let mut runs = tokio::task::JoinSet::new();
+        for worker in 0..10 {
+            let (pool, target) = (pool.clone(), target.clone());
+            runs.spawn(async move {
+                for i in 0..8 {
+                    let command = Command::new("echo").arg(format!("{worker}-{i}"));
+                    let output = pool
+                        .run(&target, &command, &CancellationToken::new())
+                        .await
+                        .unwrap_or_else(|e| panic!("command {i} of worker {worker}: {e}"));
+                    assert_eq!(output.stdout, format!("{worker}-{i}\n").into_bytes());
+                }
+            });
+        }
+        while let Some(joined) = runs.join_next().await {
+            joined.expect("a worker");
+        }
+    });
+    assert_eq!(pool.connections_opened(), 1);
+}

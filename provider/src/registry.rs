@@ -183,6 +183,8 @@ impl Registry {
             resources: vec![
                 Box::new(crate::resources::file::File),
                 Box::new(crate::resources::dynamic_dns_record::DynamicDnsRecord),
+                Box::new(crate::resources::acm_certificate::AcmCertificate),
+                Box::new(crate::resources::cloudfront_distribution::CloudfrontDistribution),
                 Box::new(crate::resources::bgp_router::BgpRouter),
                 Box::new(crate::resources::bgp_neighbor::BgpNeighbor),
             ],

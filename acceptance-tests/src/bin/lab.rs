@@ -1,13 +1,16 @@
 //! `lab`: brings the acceptance tests' hosts up and down by hand (the tests use the library).
 //!
 //! ```text
-//! lab up N [--packages a,b,c] [--boot-timeout SECS] [--wait]
+//! lab up N [--packages a,b,c] [--boot-timeout SECS] [--wait] [--id-file FILE]
 //!     Builds or reuses the image, boots N hosts, prints them as JSON on stdout. The lab stays up
 //!     after `lab` exits (until `lab down`); with --wait it stays until Ctrl-C, then is torn down.
+//!     --id-file writes the lab's id (`hl3`) to FILE once it is up, for `lab down hl3`.
 //!     Ctrl-C or SIGTERM while coming up removes everything created so far.
-//! lab down [--all]
+//! lab down [--all | --stale | RUN...]
 //!     Tears down labs left behind: detached ones and those whose process is gone; --all also
-//!     those of processes still running (a test binary). Removes interrupted image builds.
+//!     those of processes still running (a test binary); --stale only those whose process is
+//!     gone (never detached ones). Removes interrupted image builds. With RUN ids (`hl3`, as
+//!     `lab up` reports), exactly those labs and nothing else.
 //! lab status
 //!     Prints the recorded labs (hosts, whether running, memory) and the cached images as JSON.
 //! ```
@@ -64,7 +67,7 @@ impl From<LabError> for Failure {
 
 fn usage() -> Failure {
     Failure::Usage(
-        "usage: lab up N [--packages a,b,c] [--boot-timeout SECS] [--wait] | lab down [--all] | lab status"
+        "usage: lab up N [--packages a,b,c] [--boot-timeout SECS] [--wait] [--id-file FILE] | lab down [--all | --stale | RUN...] | lab status"
             .to_owned(),
     )
 }
@@ -74,6 +77,7 @@ fn up(arguments: &[String], stop_requests: &Receiver<()>) -> Result<(), Failure>
     let mut packages: Vec<String> = Vec::new();
     let mut boot_timeout = LabSpec::default().boot_timeout;
     let mut wait = false;
+    let mut id_file = None;
     let mut words = arguments.iter();
     while let Some(word) = words.next() {
         match word.as_str() {
@@ -89,6 +93,7 @@ fn up(arguments: &[String], stop_requests: &Receiver<()>) -> Result<(), Failure>
                 boot_timeout = Duration::from_secs(seconds);
             }
             "--wait" => wait = true,
+            "--id-file" => id_file = Some(words.next().ok_or_else(usage)?.clone()),
             number => hosts = Some(number.parse::<usize>().map_err(|_| usage())?),
         }
     }
@@ -106,6 +111,14 @@ fn up(arguments: &[String], stop_requests: &Receiver<()>) -> Result<(), Failure>
         lab.down()?;
         return Err(Failure::Lab(LabError::Cancelled));
     }
+    if let Some(path) = &id_file
+        && let Err(error) = std::fs::write(path, format!("{}\n", lab.run_id()))
+    {
+        lab.down()?;
+        return Err(Failure::Usage(format!(
+            "lab: cannot write the lab's id to {path}: {error}; took the lab down"
+        )));
+    }
     println!("{}", lab.hosts_json());
     let rss: Vec<String> = lab
         .host_rss_kib()
@@ -122,7 +135,7 @@ fn up(arguments: &[String], stop_requests: &Receiver<()>) -> Result<(), Failure>
     if !wait {
         let run = lab.run_id().to_owned();
         lab.detach();
-        eprintln!("lab: {run} left running; `lab down` takes it down");
+        eprintln!("lab: {run} left running; `lab down {run}` takes it down");
         return Ok(());
     }
     eprintln!("lab: Ctrl-C tears it down");
@@ -140,7 +153,9 @@ fn down(arguments: &[String]) -> Result<(), Failure> {
     let include_live = match arguments {
         [] => false,
         [flag] if flag == "--all" => true,
-        _ => return Err(usage()),
+        [flag] if flag == "--stale" => return down_stale(),
+        [flag, ..] if flag.starts_with('-') => return Err(usage()),
+        runs => return down_runs(runs),
     };
     let started = Instant::now();
     let runs = lab::down_all(include_live)?;
@@ -152,6 +167,38 @@ fn down(arguments: &[String]) -> Result<(), Failure> {
             runs.join(", "),
             started.elapsed().as_secs_f64()
         );
+    }
+    Ok(())
+}
+
+/// `lab down --stale`: only labs of runs that died (a killed test binary), never detached ones.
+fn down_stale() -> Result<(), Failure> {
+    let started = Instant::now();
+    let runs = lab::down_stale()?;
+    if runs.is_empty() {
+        eprintln!("lab: no stale lab");
+    } else {
+        eprintln!(
+            "lab: took down stale {} in {:.1} s",
+            runs.join(", "),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// `lab down hl3 hl4`: exactly these labs (what `lab up` printed as its id), whoever owns them.
+fn down_runs(runs: &[String]) -> Result<(), Failure> {
+    for run in runs {
+        let started = Instant::now();
+        if lab::down_run(run)? {
+            eprintln!(
+                "lab: took down {run} in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        } else {
+            eprintln!("lab: no lab {run} is recorded; nothing to take down");
+        }
     }
     Ok(())
 }

@@ -31,6 +31,16 @@ pub enum LabError {
         /// The tail of what it printed on stderr (and stdout when stderr was empty).
         stderr: String,
     },
+    /// A program ran but printed something the lab cannot read.
+    #[error("`{command}` printed {output:?}, not {expected}")]
+    UnexpectedOutput {
+        /// The command line, for the reader.
+        command: String,
+        /// What it printed.
+        output: String,
+        /// What was expected instead.
+        expected: &'static str,
+    },
     /// A file or directory operation failed.
     #[error("{action} {}: {source}", path.display())]
     Io {

@@ -44,7 +44,10 @@ pub use error::{LabError, LabResult};
 pub use exec::{ProcessId, request_cancel};
 pub use image::{BASE_PACKAGES, cache_dir};
 pub use state::run_dir;
-pub use status::{CachedImage, Footprint, HostStatus, LabStatus, RunStatus, down_all, status};
+pub use status::{
+    CachedImage, Footprint, HostStatus, LabStatus, RunStatus, down_all, down_run, down_stale,
+    status,
+};
 
 use exec::{check_cancelled, require_program, require_root};
 use image::{ensure_image, package_list};
@@ -209,6 +212,25 @@ impl Lab {
             .arg(host.port.to_string())
             .arg(format!("{}@{}", host.user, host.address));
         command
+    }
+
+    /// How many logins `host`'s sshd has accepted (`Accepted publickey` lines of `journalctl -u
+    /// ssh`), not counting the login this query makes (recognized by its source port); later
+    /// queries do count it. One login is one SSH connection.
+    pub fn accepted_ssh_logins(&self, host: &Host) -> LabResult<usize> {
+        // --sync: journald has stored every message sshd sent before this command started.
+        let script = "journalctl --sync; set -- $SSH_CLIENT; \
+                      journalctl -u ssh -o cat --no-pager | grep 'Accepted publickey' \
+                      | grep -vc \" port $2 ssh2\" || true";
+        let stdout = exec::run(self.ssh(host).arg(script))?;
+        stdout
+            .trim()
+            .parse()
+            .map_err(|_| LabError::UnexpectedOutput {
+                command: format!("journalctl -u ssh on {}", host.name),
+                output: stdout.clone(),
+                expected: "a count of accepted logins",
+            })
     }
 
     /// The hosts as `lab up` prints them: a JSON array of [`Host`].

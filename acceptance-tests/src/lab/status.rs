@@ -107,15 +107,39 @@ pub fn status() -> LabResult<LabStatus> {
 /// labs of processes still running, e.g. a test binary), and removes interrupted image builds.
 /// Returns the ids of the labs taken down.
 pub fn down_all(include_live: bool) -> LabResult<Vec<String>> {
+    down_where(|record| {
+        if include_live || record.detached || !record.owner.is_alive() {
+            return true;
+        }
+        eprintln!(
+            "lab: leaving {} up: its process {} still runs (lab down --all takes it down)",
+            record.run, record.owner.pid
+        );
+        false
+    })
+}
+
+/// Tears down only labs whose process died without tearing them down (a killed test run), not
+/// detached ones someone brought up on purpose; removes interrupted image builds. For a test
+/// script on a machine where people also keep labs up by hand.
+pub fn down_stale() -> LabResult<Vec<String>> {
+    down_where(|record| {
+        if record.detached {
+            eprintln!(
+                "lab: leaving {} up: it was brought up by `lab up` (lab down {} takes it down)",
+                record.run, record.run
+            );
+        }
+        record.is_stale()
+    })
+}
+
+fn down_where(mut take_down: impl FnMut(&RunRecord) -> bool) -> LabResult<Vec<String>> {
     let _lock = state::lock()?;
     let mut taken_down = Vec::new();
     let mut problems = Vec::new();
     for record in records()? {
-        if !(include_live || record.detached || !record.owner.is_alive()) {
-            eprintln!(
-                "lab: leaving {} up: its process {} still runs (lab down --all takes it down)",
-                record.run, record.owner.pid
-            );
+        if !take_down(&record) {
             continue;
         }
         match teardown(&record, &mut []) {
@@ -131,6 +155,18 @@ pub fn down_all(include_live: bool) -> LabResult<Vec<String>> {
     } else {
         Err(LabError::Teardown(problems))
     }
+}
+
+/// Tears down the lab `run` (`hl<n>`), whoever brought it up; `Ok(false)` when no such lab is
+/// recorded. For scripts that brought a lab up with `lab up` and must take down exactly that one,
+/// not every detached lab on the machine.
+pub fn down_run(run: &str) -> LabResult<bool> {
+    let _lock = state::lock()?;
+    let Some(record) = records()?.into_iter().find(|record| record.run == run) else {
+        return Ok(false);
+    };
+    teardown(&record, &mut [])?;
+    Ok(true)
 }
 
 /// Everything a lab has on the machine: names, processes, files.

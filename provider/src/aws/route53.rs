@@ -231,6 +231,45 @@ impl Route53 {
         Ok(id.trim_start_matches("/change/").to_owned())
     }
 
+    /// Submits `changes` as one batch and waits until Route53 reports them INSYNC; an empty
+    /// list does nothing.
+    pub async fn change_and_wait(
+        &self,
+        zone_id: &str,
+        changes: &[(ChangeAction, RecordSet)],
+        comment: &str,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<(), AwsError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let change_id = self.change_record_sets(zone_id, changes, comment).await?;
+        self.wait_until_insync(&change_id, timeout, cancel).await
+    }
+
+    /// The public hosted zones that could hold `name`: those named after it or after one of
+    /// its parent domains, the most specific first (for finding where records live on import).
+    pub async fn enclosing_zones(&self, name: &str) -> Result<Vec<HostedZone>, AwsError> {
+        let name = normalize_name(name);
+        let mut zones = Vec::new();
+        let mut candidate = name.as_str();
+        loop {
+            if !candidate.starts_with('*') {
+                zones.extend(
+                    self.hosted_zones_named(candidate)
+                        .await?
+                        .into_iter()
+                        .filter(|zone| !zone.private),
+                );
+            }
+            match candidate.split_once('.') {
+                Some((_, parent)) if !parent.is_empty() => candidate = parent,
+                _ => return Ok(zones),
+            }
+        }
+    }
+
     /// Polls the change until Route53 reports it INSYNC (propagated to all its name servers),
     /// for at most `timeout`; stops early when `cancel` fires.
     pub async fn wait_until_insync(

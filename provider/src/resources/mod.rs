@@ -1,6 +1,8 @@
 //! Managed resources, one file (or folder) per type.
 
+pub mod acm_certificate;
 pub mod bgp_neighbor;
 pub mod bgp_router;
+pub mod cloudfront_distribution;
 pub mod dynamic_dns_record;
 pub mod file;

@@ -20,6 +20,11 @@ use super::target::Target;
 /// 10 (`MaxSessions`).
 pub const DEFAULT_MAX_SESSIONS_PER_HOST: usize = 8;
 
+/// How often a channel the server refused to open is tried again, and the delay before the
+/// first retry (it grows linearly: 10 retries wait 0.55 s in all).
+const REFUSED_OPEN_RETRIES: u32 = 10;
+const REFUSED_OPEN_DELAY: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Shared SSH connections for the whole provider process.
 pub struct Pool {
     max_sessions_per_host: usize,
@@ -113,6 +118,7 @@ impl Pool {
             &[("target", &target.display()), ("command", &describe)],
         );
         let mut retried = false;
+        let mut refused_opens = 0;
         loop {
             let connection = self.connection(&slot, target, cancel).await?;
             let run = Run {
@@ -132,6 +138,27 @@ impl Pool {
                     );
                     retried = true;
                     slot.forget(&connection);
+                }
+                Err(ExecError::Open(russh::Error::ChannelOpenFailure(reason)))
+                    if refused_opens < REFUSED_OPEN_RETRIES && !connection.is_closed() =>
+                {
+                    // sshd counts a session against MaxSessions until its main loop has
+                    // collected the closed channel, and russh sends our CLOSE just before the
+                    // next OPEN: read in one batch, the OPEN is refused although this side
+                    // never had more than max_sessions_per_host channels open. A moment later
+                    // it succeeds; the command has not run, so trying again is safe.
+                    refused_opens += 1;
+                    crate::log::debug(
+                        "ssh channel refused; retrying",
+                        &[
+                            ("target", &target.display()),
+                            ("reason", &format!("{reason:?}")),
+                        ],
+                    );
+                    tokio::select! {
+                        () = tokio::time::sleep(REFUSED_OPEN_DELAY * refused_opens) => {}
+                        _ = cancel.cancelled() => return Err(cancelled()),
+                    }
                 }
                 Err(ExecError::Open(e)) => return Err(connection.open_error(e)),
                 Err(ExecError::Failed(e)) => return Err(e),
