@@ -14,7 +14,7 @@ use super::convert::{
     schema_to_proto, unknown_type,
 };
 use crate::config::{self, ProviderData};
-use crate::registry::{Context, Registry, Resource};
+use crate::registry::{Context, DataSource, EphemeralResource, Registry, Resource};
 use crate::tf::plan::plan_resource_change;
 use crate::tf::{Diagnostic, Diagnostics, IdentitySchema, Schema, Type, Value, json};
 
@@ -122,10 +122,44 @@ impl ProviderService {
         }
     }
 
-    fn resource_schema(&self, type_name: &str) -> Result<&TypedSchema, Diagnostics> {
-        self.resource_schemas
+    /// A resource type and its schema, or the diagnostic for a type this provider lacks.
+    fn typed_resource(
+        &self,
+        type_name: &str,
+    ) -> Result<(&TypedSchema, &dyn Resource), Diagnostics> {
+        let unknown = || unknown_type("resource", type_name);
+        let schema = self.resource_schemas.get(type_name).ok_or_else(unknown)?;
+        let resource = self.registry.resource(type_name).ok_or_else(unknown)?;
+        Ok((schema, resource))
+    }
+
+    /// A data source type and its schema, or the diagnostic for a type this provider lacks.
+    fn typed_data_source(
+        &self,
+        type_name: &str,
+    ) -> Result<(&TypedSchema, &dyn DataSource), Diagnostics> {
+        let unknown = || unknown_type("data source", type_name);
+        let schema = self
+            .data_source_schemas
             .get(type_name)
-            .ok_or_else(|| unknown_type("resource", type_name))
+            .ok_or_else(unknown)?;
+        let data_source = self.registry.data_source(type_name).ok_or_else(unknown)?;
+        Ok((schema, data_source))
+    }
+
+    /// An ephemeral resource type and its schema, or the diagnostic for a type this provider
+    /// lacks.
+    fn typed_ephemeral_resource(
+        &self,
+        type_name: &str,
+    ) -> Result<(&TypedSchema, &dyn EphemeralResource), Diagnostics> {
+        let unknown = || unknown_type("ephemeral resource", type_name);
+        let schema = self.ephemeral_schemas.get(type_name).ok_or_else(unknown)?;
+        let ephemeral = self
+            .registry
+            .ephemeral_resource(type_name)
+            .ok_or_else(unknown)?;
+        Ok((schema, ephemeral))
     }
 
     /// The identity of the object `state` describes, for types that have one; none for a
@@ -284,11 +318,7 @@ impl Provider for ProviderService {
     ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
         let request = request.into_inner();
         let result = (|| {
-            let schema = self.resource_schema(&request.type_name)?;
-            let resource = self
-                .registry
-                .resource(&request.type_name)
-                .ok_or_else(|| unknown_type("resource", &request.type_name))?;
+            let (schema, resource) = self.typed_resource(&request.type_name)?;
             let config =
                 decode_value(request.config.as_ref(), &schema.value_type, "configuration")?;
             Ok::<_, Diagnostics>(resource.validate(&config))
@@ -304,14 +334,7 @@ impl Provider for ProviderService {
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let request = request.into_inner();
         let result = (|| {
-            let schema = self
-                .data_source_schemas
-                .get(request.type_name.as_str())
-                .ok_or_else(|| unknown_type("data source", &request.type_name))?;
-            let data_source = self
-                .registry
-                .data_source(&request.type_name)
-                .ok_or_else(|| unknown_type("data source", &request.type_name))?;
+            let (schema, data_source) = self.typed_data_source(&request.type_name)?;
             let config =
                 decode_value(request.config.as_ref(), &schema.value_type, "configuration")?;
             Ok::<_, Diagnostics>(data_source.validate(&config))
@@ -327,11 +350,7 @@ impl Provider for ProviderService {
     ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
         let request = request.into_inner();
         let result = (|| {
-            let schema = self.resource_schema(&request.type_name)?;
-            let resource = self
-                .registry
-                .resource(&request.type_name)
-                .ok_or_else(|| unknown_type("resource", &request.type_name))?;
+            let (schema, resource) = self.typed_resource(&request.type_name)?;
             let raw = request.raw_state.unwrap_or_default();
             if raw.json.is_empty() {
                 return Err(Diagnostic::error(
@@ -395,11 +414,7 @@ impl Provider for ProviderService {
         let request = request.into_inner();
         let private = request.private.clone();
         let result = async {
-            let schema = self.resource_schema(&request.type_name)?;
-            let resource = self
-                .registry
-                .resource(&request.type_name)
-                .ok_or_else(|| unknown_type("resource", &request.type_name))?;
+            let (schema, resource) = self.typed_resource(&request.type_name)?;
             let context = self.context()?;
             let state = decode_value(
                 request.current_state.as_ref(),
@@ -435,11 +450,7 @@ impl Provider for ProviderService {
     ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
         let request = request.into_inner();
         let result = async {
-            let schema = self.resource_schema(&request.type_name)?;
-            let resource = self
-                .registry
-                .resource(&request.type_name)
-                .ok_or_else(|| unknown_type("resource", &request.type_name))?;
+            let (schema, resource) = self.typed_resource(&request.type_name)?;
             let ty = &schema.value_type;
             let prior = decode_value(request.prior_state.as_ref(), ty, "prior state")?;
             let proposed = decode_value(
@@ -508,13 +519,7 @@ impl Provider for ProviderService {
         // Errors before anything was attempted keep the prior state exactly as Terraform sent it.
         let unchanged = |d: Diagnostics| (request.prior_state.clone(), d);
         let result = async {
-            let schema = self
-                .resource_schema(&request.type_name)
-                .map_err(unchanged)?;
-            let resource = self
-                .registry
-                .resource(&request.type_name)
-                .ok_or_else(|| unchanged(unknown_type("resource", &request.type_name)))?;
+            let (schema, resource) = self.typed_resource(&request.type_name).map_err(unchanged)?;
             let ty = &schema.value_type;
             let prior =
                 decode_value(request.prior_state.as_ref(), ty, "prior state").map_err(unchanged)?;
@@ -565,11 +570,7 @@ impl Provider for ProviderService {
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
         let request = request.into_inner();
         let result = async {
-            let schema = self.resource_schema(&request.type_name)?;
-            let resource = self
-                .registry
-                .resource(&request.type_name)
-                .ok_or_else(|| unknown_type("resource", &request.type_name))?;
+            let (schema, resource) = self.typed_resource(&request.type_name)?;
             let context = self.context()?;
             // Terraform v1.12 on may import by identity instead of an ID string.
             let requested_identity = match (
@@ -620,14 +621,7 @@ impl Provider for ProviderService {
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
         let request = request.into_inner();
         let result = async {
-            let schema = self
-                .data_source_schemas
-                .get(request.type_name.as_str())
-                .ok_or_else(|| unknown_type("data source", &request.type_name))?;
-            let data_source = self
-                .registry
-                .data_source(&request.type_name)
-                .ok_or_else(|| unknown_type("data source", &request.type_name))?;
+            let (schema, data_source) = self.typed_data_source(&request.type_name)?;
             let config =
                 decode_value(request.config.as_ref(), &schema.value_type, "configuration")?;
             let context = self.context()?;
@@ -652,14 +646,7 @@ impl Provider for ProviderService {
     ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
         let request = request.into_inner();
         let result = (|| {
-            let schema = self
-                .ephemeral_schemas
-                .get(request.type_name.as_str())
-                .ok_or_else(|| unknown_type("ephemeral resource", &request.type_name))?;
-            let ephemeral = self
-                .registry
-                .ephemeral_resource(&request.type_name)
-                .ok_or_else(|| unknown_type("ephemeral resource", &request.type_name))?;
+            let (schema, ephemeral) = self.typed_ephemeral_resource(&request.type_name)?;
             let config =
                 decode_value(request.config.as_ref(), &schema.value_type, "configuration")?;
             Ok::<_, Diagnostics>(ephemeral.validate(&config))
@@ -677,14 +664,7 @@ impl Provider for ProviderService {
     ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
         let request = request.into_inner();
         let result = async {
-            let schema = self
-                .ephemeral_schemas
-                .get(request.type_name.as_str())
-                .ok_or_else(|| unknown_type("ephemeral resource", &request.type_name))?;
-            let ephemeral = self
-                .registry
-                .ephemeral_resource(&request.type_name)
-                .ok_or_else(|| unknown_type("ephemeral resource", &request.type_name))?;
+            let (schema, ephemeral) = self.typed_ephemeral_resource(&request.type_name)?;
             let config =
                 decode_value(request.config.as_ref(), &schema.value_type, "configuration")?;
             let context = self.context()?;
