@@ -59,8 +59,11 @@ pub(super) fn schema() -> Schema {
             "Free text the router shows for the neighbor: printable ASCII without quotes or \
              backslashes, no leading, trailing or repeated spaces, at most 80 characters.",
         ),
+        // Write-only, and deliberately not also sensitive: Terraform never stores or shows a
+        // write-only value, and Terraform 1.11 stores a resource's sensitive paths in an order
+        // that changes between runs, so a second one (beside `ssh.private_key`) made
+        // refresh-only plans report changes that are not there.
         Attribute::optional("password", Type::String)
-            .sensitive()
             .write_only()
             .describe(
                 "The TCP MD5 password (RFC 2385) both sides must share: 1 to 80 printable ASCII \
