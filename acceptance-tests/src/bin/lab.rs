@@ -1,8 +1,10 @@
 //! `lab`: brings the acceptance tests' hosts up and down by hand (the tests use the library).
 //!
 //! ```text
-//! lab up N [--packages a,b,c] [--boot-timeout SECS] [--wait] [--id-file FILE]
-//!     Builds or reuses the image, boots N hosts, prints them as JSON on stdout. The lab stays up
+//! lab up N [--backend nspawn|qemu] [--packages a,b,c] [--boot-timeout SECS] [--wait] [--id-file FILE]
+//!     Builds or reuses the image, boots N hosts, prints them as JSON on stdout. --backend qemu
+//!     makes them QEMU VMs with their own kernel (same JSON; default timeout 300 s, not 90 s).
+//!     The lab stays up
 //!     after `lab` exits (until `lab down`); with --wait it stays until Ctrl-C, then is torn down.
 //!     --id-file writes the lab's id (`hl3`) to FILE once it is up, for `lab down hl3`.
 //!     Ctrl-C or SIGTERM while coming up removes everything created so far.
@@ -22,7 +24,7 @@ use std::process::ExitCode;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use acceptance_tests::lab::{self, Lab, LabError, LabSpec};
+use acceptance_tests::lab::{self, Backend, Lab, LabError, LabSpec};
 use tokio::signal::unix::{SignalKind, signal};
 
 /// The exit status after Ctrl-C, as shells report a SIGINT death.
@@ -67,7 +69,7 @@ impl From<LabError> for Failure {
 
 fn usage() -> Failure {
     Failure::Usage(
-        "usage: lab up N [--packages a,b,c] [--boot-timeout SECS] [--wait] [--id-file FILE] | lab down [--all | --stale | RUN...] | lab status"
+        "usage: lab up N [--backend nspawn|qemu] [--packages a,b,c] [--boot-timeout SECS] [--wait] [--id-file FILE] | lab down [--all | --stale | RUN...] | lab status"
             .to_owned(),
     )
 }
@@ -75,7 +77,8 @@ fn usage() -> Failure {
 fn up(arguments: &[String], stop_requests: &Receiver<()>) -> Result<(), Failure> {
     let mut hosts = None;
     let mut packages: Vec<String> = Vec::new();
-    let mut boot_timeout = LabSpec::default().boot_timeout;
+    let mut boot_timeout = None;
+    let mut backend = Backend::default();
     let mut wait = false;
     let mut id_file = None;
     let mut words = arguments.iter();
@@ -90,7 +93,14 @@ fn up(arguments: &[String], stop_requests: &Receiver<()>) -> Result<(), Failure>
                     .next()
                     .and_then(|s| s.parse().ok())
                     .ok_or_else(usage)?;
-                boot_timeout = Duration::from_secs(seconds);
+                boot_timeout = Some(Duration::from_secs(seconds));
+            }
+            "--backend" => {
+                backend = match words.next().map(String::as_str) {
+                    Some("nspawn") => Backend::Nspawn,
+                    Some("qemu") => Backend::Qemu,
+                    _ => return Err(usage()),
+                };
             }
             "--wait" => wait = true,
             "--id-file" => id_file = Some(words.next().ok_or_else(usage)?.clone()),
@@ -101,8 +111,8 @@ fn up(arguments: &[String], stop_requests: &Receiver<()>) -> Result<(), Failure>
     let spec = LabSpec {
         hosts: hosts.ok_or_else(usage)?,
         packages: &package_names,
-        boot_timeout,
-        ..LabSpec::default()
+        backend,
+        boot_timeout: boot_timeout.unwrap_or(backend.default_boot_timeout()),
     };
     let started = Instant::now();
     let lab = Lab::up(spec)?;

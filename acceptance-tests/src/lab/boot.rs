@@ -1,5 +1,6 @@
-//! Per-host files written before boot (sshd host key, network file, known_hosts) and the wait
-//! until every host's sshd answers.
+//! Per-host files written before boot (sshd host key, network file, known_hosts), the wait
+//! until every host's sshd answers, the container's preparation once it does, and the wait for a
+//! host to come back from a reboot.
 
 use std::fs;
 use std::io::Read;
@@ -18,9 +19,9 @@ use super::state::RunRecord;
 /// How many console lines a boot error shows.
 const CONSOLE_TAIL_LINES: usize = 40;
 
-/// Writes `host`'s own sshd key pair and its systemd-networkd file; returns the public key in
-/// known_hosts form (`ssh-ed25519 AAAA...`, without the comment).
-pub(crate) fn write_host_files(files: &HostFiles, host: &Host) -> LabResult<String> {
+/// Writes `host`'s own sshd key pair; returns the public key in known_hosts form
+/// (`ssh-ed25519 AAAA...`, without the comment).
+pub(crate) fn write_host_key(files: &HostFiles, host: &Host) -> LabResult<String> {
     let keys = files.keys();
     fs::create_dir_all(&keys).map_err(io_error("create directory", &keys))?;
     fs::set_permissions(&keys, fs::Permissions::from_mode(0o700))
@@ -38,13 +39,16 @@ pub(crate) fn write_host_files(files: &HostFiles, host: &Host) -> LabResult<Stri
         .take(2)
         .collect::<Vec<_>>()
         .join(" ");
+    Ok(host_key)
+}
 
+/// Writes a container's systemd-networkd file (VMs get theirs from the kernel command line).
+pub(crate) fn write_network_file(files: &HostFiles, host: &Host) -> LabResult<()> {
     let network = files.network();
     fs::create_dir_all(&network).map_err(io_error("create directory", &network))?;
     let network_file = network.join("10-lab.network");
     fs::write(&network_file, network_file_text(host.address))
-        .map_err(io_error("write", &network_file))?;
-    Ok(host_key)
+        .map_err(io_error("write", &network_file))
 }
 
 /// A static address on the container's end of the veth pair, nothing else (no IPv6 chatter).
@@ -120,6 +124,73 @@ pub(crate) fn wait_for_sshd(
         }
     }
     Ok(())
+}
+
+/// Makes a container behave like a Debian node where a node resource can tell, once its sshd
+/// answers (`ssh` is the lab's client for the host; the script is appended):
+/// - `/proc/sys/net` writable: the container's network namespace is its own, but nspawn makes
+///   its network sysctls writable only when it creates the namespace itself
+///   (`--private-network`), and the environment switch that does so for ours also hides the
+///   real `/sys`. Everything else in `/proc/sys` stays read-only, so a `vm.*` value is really
+///   refused.
+/// - modprobe knowing the kernel: the image has no module files, but the kernel has overlay,
+///   bridge and br_netfilter built in (`/sys/module/overlay`, `/sys/module/bridge`,
+///   `/proc/sys/net/bridge`); like a Debian kernel package, `/lib/modules/$(uname -r)/
+///   modules.builtin` lists exactly those found built in and depmod runs when the image has
+///   kmod. A built-in module then "loads", an unknown one fails, as on a real host.
+pub(crate) fn prepare_container(ssh: &mut Command) -> LabResult<()> {
+    run(ssh.arg(PREPARE_CONTAINER)).map(drop)
+}
+
+/// The script of [`prepare_container`]; it takes no input.
+const PREPARE_CONTAINER: &str = "set -e
+mount --bind /proc/sys/net /proc/sys/net; mount -o remount,bind,rw /proc/sys/net
+d=/lib/modules/$(uname -r); mkdir -p \"$d\"
+{ if [ -d /sys/module/overlay ]; then echo kernel/fs/overlayfs/overlay.ko; fi
+  if [ -d /sys/module/bridge ]; then echo kernel/net/bridge/bridge.ko; fi
+  if [ -d /proc/sys/net/bridge ]; then echo kernel/net/bridge/br_netfilter.ko; fi
+} > \"$d/modules.builtin\"
+if command -v depmod >/dev/null; then depmod 2>/dev/null; fi";
+
+/// After a reboot was requested on host `index`: waits until `boot_id` (run on the host, e.g.
+/// over ssh) returns something other than `old_boot_id`, failing early when the host's process
+/// is gone and with the console's tail after `timeout`.
+pub(crate) fn wait_for_new_boot(
+    record: &RunRecord,
+    index: usize,
+    old_boot_id: &str,
+    boot_id: impl Fn() -> Option<String>,
+    timeout: Duration,
+) -> LabResult<()> {
+    let deadline = Instant::now() + timeout;
+    let host = &record.hosts[index];
+    let console = HostFiles {
+        dir: record.dir.join(&host.name),
+    }
+    .console();
+    loop {
+        check_cancelled()?;
+        if !record.machines[index].process.is_some_and(|p| p.is_alive()) {
+            return Err(LabError::HostExited {
+                host: host.name.clone(),
+                status: "gone while rebooting".to_owned(),
+                console_tail: console_tail(&console, CONSOLE_TAIL_LINES),
+            });
+        }
+        let answered = sshd_answers(SocketAddr::from((host.address, host.port)));
+        if answered && boot_id().is_some_and(|id| id != old_boot_id) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(LabError::BootTimeout {
+                host: host.name.clone(),
+                address: host.address,
+                seconds: timeout.as_secs(),
+                console_tail: console_tail(&console, CONSOLE_TAIL_LINES),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 /// Whether an SSH server greets us at `address` (its banner starts with `SSH-`).

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
     /// The lab manipulates network namespaces, bridges and containers, which needs root.
-    #[error("the lab needs root (network namespaces, bridges, systemd-nspawn); run as root")]
+    #[error("the lab needs root (network namespaces, bridges, taps, systemd-nspawn); run as root")]
     NotRoot,
     /// A program the lab runs is not installed.
     #[error(
@@ -104,7 +104,7 @@ pub enum LabError {
         /// The last lines of its console.
         console_tail: String,
     },
-    /// A host's container process exited while booting.
+    /// A host's container or VM process exited while booting.
     #[error("host {host} exited while booting ({status}); console tail:\n{console_tail}")]
     HostExited {
         /// The host's name.

@@ -3,7 +3,9 @@
 //! Two layers, each built in a staging directory and renamed into place only when complete (a
 //! killed build never leaves a half image): `base/<key>/` is the debootstrap tree, shared by every
 //! package list; `images/<key>/` is a copy of it with the requested packages installed, the lab's
-//! configuration applied, and the key pair whose public half root accepts.
+//! configuration applied, and the key pair whose public half root accepts. Images for QEMU VMs
+//! (see [`super::vm_image`]) are keyed apart: they add a kernel, leave the NFS units alone, and
+//! keep an ext4 disk image with the kernel and initrd beside it instead of the tree.
 
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -13,10 +15,12 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::Backend;
 use super::error::{LabError, LabResult, io_error};
 use super::exec::run;
 use super::mirror::debian_mirror;
 use super::mounts::remove_tree;
+use super::vm_image;
 
 /// Bump when the recipe below changes, so cached images are rebuilt.
 const RECIPE_VERSION: u32 = 1;
@@ -30,7 +34,8 @@ const DEBOOTSTRAP_INCLUDE: &str = "systemd-sysv,udev,openssh-server,iproute2,kmo
 /// Packages every image gets on top of the base tree; kept small, tests add their own.
 pub const BASE_PACKAGES: &[&str] = &["iputils-ping"];
 
-/// Units that fail without kernel NFS support (no modules on these machines).
+/// Units that fail without kernel NFS support (no modules on these machines); containers only:
+/// VMs have a kernel of their own that serves NFS.
 const MASKED_UNITS: &[&str] = &[
     "proc-fs-nfsd.mount",
     "run-rpc_pipefs.mount",
@@ -69,6 +74,21 @@ impl Image {
     /// The private key root's `authorized_keys` accepts.
     pub(crate) fn private_key(&self) -> PathBuf {
         self.dir.join("id_ed25519")
+    }
+
+    /// A VM image's root file system as an ext4 disk image (VMs boot overlays of it).
+    pub(crate) fn disk(&self) -> PathBuf {
+        self.dir.join("rootfs.ext4")
+    }
+
+    /// A VM image's kernel, taken out of the tree for QEMU's `-kernel`.
+    pub(crate) fn kernel(&self) -> PathBuf {
+        self.dir.join("vmlinuz")
+    }
+
+    /// A VM image's initrd, for QEMU's `-initrd`.
+    pub(crate) fn initrd(&self) -> PathBuf {
+        self.dir.join("initrd.img")
     }
 }
 
@@ -120,13 +140,23 @@ pub(crate) fn package_list(extra: &[&str]) -> LabResult<Vec<String>> {
     Ok(packages)
 }
 
-/// The image for `packages` (from [`package_list`]), built now if the cache has none.
-pub(crate) fn ensure_image(cache: &Path, packages: &[String]) -> LabResult<Image> {
-    let key = cache_key(&format!(
-        "{}\npackages {}",
-        recipe_text(),
-        packages.join(" ")
-    ));
+/// The image for `packages` (from [`package_list`]) and `backend`, built now if the cache has
+/// none. A QEMU image also gets [`vm_image::KERNEL_PACKAGES`].
+pub(crate) fn ensure_image(
+    cache: &Path,
+    packages: &[String],
+    backend: Backend,
+) -> LabResult<Image> {
+    let mut packages = packages.to_vec();
+    let mut recipe = recipe_text();
+    if backend == Backend::Qemu {
+        packages.extend(vm_image::KERNEL_PACKAGES.iter().map(|p| p.to_string()));
+        packages.sort();
+        packages.dedup();
+        // The container key stays exactly what it was, so cached container images stay valid.
+        recipe.push_str(&format!("\nbackend qemu {}", vm_image::RECIPE_VERSION));
+    }
+    let key = cache_key(&format!("{recipe}\npackages {}", packages.join(" ")));
     let dir = build_atomically(&cache.join("images"), &key, |staging| {
         let started = Instant::now();
         let mirror = debian_mirror()?;
@@ -137,12 +167,20 @@ pub(crate) fn ensure_image(cache: &Path, packages: &[String]) -> LabResult<Image
             .args(["-a", "--reflink=auto"])
             .arg(base.join("rootfs"))
             .arg(&rootfs))?;
-        install_packages(&rootfs, packages)?;
-        configure(&rootfs)?;
+        install_packages(&rootfs, &packages)?;
+        configure(&rootfs, backend)?;
         install_root_key(staging, &rootfs)?;
+        if backend == Backend::Qemu {
+            vm_image::make_disk(
+                &rootfs,
+                &Image {
+                    dir: staging.to_path_buf(),
+                },
+            )?;
+        }
         let seconds = started.elapsed().as_secs_f64();
         eprintln!("lab: image {key} built in {seconds:.1} s");
-        write_manifest(staging, &mirror, packages, seconds)
+        write_manifest(staging, &mirror, &packages, seconds)
     })?;
     Ok(Image { dir })
 }
@@ -265,7 +303,7 @@ fn open_lock(path: &Path) -> LabResult<File> {
 }
 
 /// `chroot ROOTFS` with a clean, predictable environment for apt and systemctl.
-fn chroot(rootfs: &Path) -> Command {
+pub(crate) fn chroot(rootfs: &Path) -> Command {
     let mut command = Command::new("chroot");
     command
         .arg(rootfs)
@@ -295,8 +333,9 @@ fn install_packages(rootfs: &Path, packages: &[String]) -> LabResult<()> {
     fs::remove_file(&policy).map_err(io_error("remove", &policy))
 }
 
-/// Makes the tree a lab host: fresh identity per boot, per-host sshd key, networkd and sshd on.
-fn configure(rootfs: &Path) -> LabResult<()> {
+/// Makes the tree a lab host: fresh identity per boot, per-host sshd key, networkd and sshd on;
+/// for containers the NFS units masked, for VMs the identity disk mounted.
+fn configure(rootfs: &Path, backend: Backend) -> LabResult<()> {
     // An empty machine-id makes systemd take the random UUID nspawn passes (a new one per host).
     write_file(&rootfs.join("etc/machine-id"), "", 0o444)?;
     let dbus_id = rootfs.join("var/lib/dbus/machine-id");
@@ -319,9 +358,14 @@ fn configure(rootfs: &Path) -> LabResult<()> {
     write_file(&ssh_dir.join("sshd_config.d/lab.conf"), SSHD_DROP_IN, 0o644)?;
     let key_dir = rootfs.join(HOST_KEY_DIR.trim_start_matches('/'));
     fs::create_dir_all(&key_dir).map_err(io_error("create directory", &key_dir))?;
-    run(chroot(rootfs)
-        .args(["systemctl", "mask"])
-        .args(MASKED_UNITS))?;
+    match backend {
+        Backend::Nspawn => {
+            run(chroot(rootfs)
+                .args(["systemctl", "mask"])
+                .args(MASKED_UNITS))?;
+        }
+        Backend::Qemu => vm_image::configure(rootfs)?,
+    }
     run(chroot(rootfs)
         .args(["systemctl", "enable"])
         .args(ENABLED_UNITS))?;
@@ -368,7 +412,7 @@ fn write_manifest(
     write_file(&staging.join(MARKER), &text, 0o644)
 }
 
-fn write_file(path: &Path, content: &str, mode: u32) -> LabResult<()> {
+pub(crate) fn write_file(path: &Path, content: &str, mode: u32) -> LabResult<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
     }

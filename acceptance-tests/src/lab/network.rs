@@ -1,5 +1,6 @@
-//! The lab's private network: per lab a bridge with its own /24 in 10.231.0.0/16, per host a
-//! network namespace joined to it by a veth pair; and the route check made before any connection.
+//! The lab's private network: per lab a bridge with its own /24 in 10.231.0.0/16, per container
+//! host a network namespace joined to it by a veth pair, per VM a tap on it; and the route check
+//! made before any connection.
 
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -60,9 +61,17 @@ impl Slot {
         format!("hl{}-host{index}", self.0)
     }
 
-    /// The host end of host `index`'s veth pair (the other end is `eth0` in its namespace).
+    /// The host end of host `index`'s veth pair (the other end is `eth0` in its namespace), or
+    /// the tap of VM `index` (one name per host either way, so teardown deletes the same link).
     pub(crate) fn veth(self, index: usize) -> String {
         format!("hl{}h{index}", self.0)
+    }
+
+    /// The MAC address of VM `index`: QEMU's prefix 52:54:00, then `e7`, the slot and the index,
+    /// so no two VMs on the machine share one.
+    pub(crate) fn mac_address(self, index: usize) -> String {
+        let index = u8::try_from(index).expect("at most MAX_HOSTS hosts");
+        format!("52:54:00:e7:{:02x}:{index:02x}", self.0)
     }
 
     fn address(self, last: u8) -> Ipv4Addr {
@@ -161,6 +170,14 @@ pub(crate) fn create_host_link(slot: Slot, index: usize) -> LabResult<()> {
     Ok(())
 }
 
+/// Creates VM `index`'s tap device on the bridge, for QEMU to attach to by name.
+pub(crate) fn create_tap(slot: Slot, index: usize) -> LabResult<()> {
+    let (tap, bridge) = (slot.veth(index), slot.bridge());
+    run(Command::new("ip").args(["tuntap", "add", "dev", &tap, "mode", "tap"]))?;
+    run(Command::new("ip").args(["link", "set", &tap, "master", &bridge, "up"]))?;
+    Ok(())
+}
+
 /// Fails unless the kernel routes `address` out of `bridge` (and so nowhere off the machine).
 pub(crate) fn check_route(address: Ipv4Addr, bridge: &str) -> LabResult<()> {
     let route = run(Command::new("ip").args(["route", "get", &address.to_string()]))?;
@@ -215,6 +232,13 @@ mod tests {
         assert!(slot.veth(MAX_HOSTS).len() <= 15);
         assert_eq!(Slot(0).host_address(1), Ipv4Addr::new(10, 231, 77, 11));
         assert_eq!(Slot(0).gateway(), Ipv4Addr::new(10, 231, 77, 1));
+    }
+
+    #[test]
+    fn mac_addresses_differ_by_slot_and_index() {
+        assert_eq!(Slot(3).mac_address(1), "52:54:00:e7:03:01");
+        assert_eq!(Slot(31).mac_address(MAX_HOSTS), "52:54:00:e7:1f:c8");
+        assert_ne!(Slot(1).mac_address(2), Slot(2).mac_address(1));
     }
 
     #[test]

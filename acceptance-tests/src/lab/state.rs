@@ -3,7 +3,8 @@
 //!
 //! Layout: `<run dir>/.lock` serializes slot allocation and teardown of others' runs;
 //! `<run dir>/hl<n>.json` is the record of the lab in slot n, written before anything it names is
-//! created; `<run dir>/hl<n>/` holds that lab's host keys, network files, consoles, known_hosts.
+//! created; `<run dir>/hl<n>/` holds that lab's host keys, network files, consoles, known_hosts,
+//! and the VMs' overlays and identity disks.
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::PermissionsExt;
@@ -31,7 +32,8 @@ pub(crate) struct RunRecord {
     pub(crate) detached: bool,
     /// How the hosts run.
     pub(crate) backend: Backend,
-    /// The image's root file system.
+    /// The image's root file system: a directory for containers, an ext4 disk image for VMs
+    /// (with the kernel and initrd beside it).
     pub(crate) rootfs: PathBuf,
     /// `<run dir>/hl<n>`.
     pub(crate) dir: PathBuf,
@@ -44,15 +46,15 @@ pub(crate) struct RunRecord {
 /// The machine-side names and processes of one host.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Machine {
-    /// The nspawn machine name, `hl<n>-host<i>`.
+    /// The machine name, `hl<n>-host<i>` (nspawn's `--machine`, QEMU's `-name`).
     pub(crate) name: String,
-    /// The host's network namespace.
+    /// The host's network namespace (containers only; VMs have their own kernel).
     pub(crate) netns: String,
-    /// The host end of its veth pair.
+    /// The host end of its veth pair, or a VM's tap.
     pub(crate) veth: String,
-    /// The process running the host (systemd-nspawn), once started.
+    /// The process running the host (systemd-nspawn or QEMU), once started.
     pub(crate) process: Option<ProcessId>,
-    /// The host's PID 1 as seen from the machine, once booted.
+    /// A container's PID 1 as seen from the machine, once booted (none for VMs).
     pub(crate) init: Option<ProcessId>,
 }
 

@@ -11,6 +11,7 @@ use super::exec::ProcessId;
 use super::image::{cache_dir, cached_images, remove_interrupted_builds};
 use super::network::{link_exists, netns_exists};
 use super::nspawn::{nspawn_processes, processes_in_netns};
+use super::qemu::qemu_processes;
 use super::state::{self, RunRecord, records, run_dir};
 use super::teardown::teardown;
 use super::{Backend, Host};
@@ -40,7 +41,7 @@ pub struct HostStatus {
     /// The host as `lab up` printed it.
     #[serde(flatten)]
     pub host: Host,
-    /// Whether its container process runs.
+    /// Whether its container or VM process runs.
     pub running: bool,
     /// Resident memory of its whole process tree, in KiB.
     pub rss_kib: u64,
@@ -180,9 +181,10 @@ pub struct Footprint {
     pub veths: Vec<String>,
     /// Its network namespaces.
     pub netns: Vec<String>,
-    /// The host processes (nspawn) and every process inside the hosts when the footprint was taken.
+    /// The host processes (nspawn or QEMU) and every process inside the containers when the
+    /// footprint was taken.
     pub processes: Vec<ProcessId>,
-    /// Its cgroups, run directory and record file.
+    /// Its cgroups, run directory (VM disks included) and record file.
     pub files: Vec<PathBuf>,
 }
 
@@ -244,6 +246,11 @@ impl Footprint {
             nspawn_processes(&self.run)
                 .iter()
                 .map(|p| format!("systemd-nspawn process {}", p.pid)),
+        );
+        left.extend(
+            qemu_processes(&self.run)
+                .iter()
+                .map(|p| format!("QEMU process {}", p.pid)),
         );
         left.extend(
             self.files

@@ -1,5 +1,6 @@
-//! Takes a lab down from its record, whoever started it: stops the hosts, deletes the veths,
-//! namespaces and bridge, removes the run directory, and forgets the record last.
+//! Takes a lab down from its record, whoever started it: stops the hosts (containers or VMs),
+//! deletes the veths or taps, namespaces and bridge, removes the run directory (with the VMs'
+//! overlays), and forgets the record last.
 
 use std::process::Child;
 
@@ -8,6 +9,7 @@ use super::error::{LabError, LabResult};
 use super::mounts::remove_tree;
 use super::network::{delete_link, delete_netns};
 use super::nspawn;
+use super::qemu;
 use super::state::{self, RunRecord};
 
 /// Tears down everything `record` names; `children` are the host processes if this process
@@ -20,6 +22,7 @@ pub(crate) fn teardown(record: &RunRecord, children: &mut [Option<Child>]) -> La
     }
     match record.backend {
         Backend::Nspawn => nspawn::stop(record, children, &mut problems),
+        Backend::Qemu => qemu::stop(record, children, &mut problems),
     }
     for machine in &record.machines {
         if let Err(error) = delete_link(&machine.veth) {
