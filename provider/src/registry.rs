@@ -187,6 +187,7 @@ impl Registry {
                 Box::new(crate::resources::cloudfront_distribution::CloudfrontDistribution),
                 Box::new(crate::resources::bgp_router::BgpRouter),
                 Box::new(crate::resources::bgp_neighbor::BgpNeighbor),
+                Box::new(crate::resources::node::Node),
             ],
             data_sources: vec![
                 Box::new(crate::data_sources::public_ip::PublicIp),

@@ -6,3 +6,4 @@ pub mod bgp_router;
 pub mod cloudfront_distribution;
 pub mod dynamic_dns_record;
 pub mod file;
+pub mod node;
