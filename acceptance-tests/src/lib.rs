@@ -1,5 +1,6 @@
 //! Test harness for the provider: drives the real terraform/tofu CLI, shares the acceptance step loop, and fakes the services the provider talks to.
 
+pub mod apt_repo;
 pub mod cli;
 pub mod echo;
 pub mod host_tests;

@@ -187,6 +187,8 @@ impl Registry {
                 Box::new(crate::resources::cloudfront_distribution::CloudfrontDistribution),
                 Box::new(crate::resources::bgp_router::BgpRouter),
                 Box::new(crate::resources::bgp_neighbor::BgpNeighbor),
+                Box::new(crate::resources::apt_repository::AptRepository),
+                Box::new(crate::resources::packages::Packages),
                 Box::new(crate::resources::node::Node),
             ],
             data_sources: vec![
