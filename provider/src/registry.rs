@@ -189,6 +189,8 @@ impl Registry {
                 Box::new(crate::resources::bgp_neighbor::BgpNeighbor),
                 Box::new(crate::resources::apt_repository::AptRepository),
                 Box::new(crate::resources::packages::Packages),
+                Box::new(crate::resources::nfs_export::NfsExport),
+                Box::new(crate::resources::nfs_mount::NfsMount),
                 Box::new(crate::resources::node::Node),
             ],
             data_sources: vec![
