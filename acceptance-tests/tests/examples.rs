@@ -1,6 +1,11 @@
 //! The examples folder is a contract: every example is formatted and applied here with the real CLI.
 
+#[path = "bgp/lab.rs"]
+#[allow(dead_code)] // The BGP tests' lab helpers: this test uses the router and speaker ones.
+mod bgp_lab;
+
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use acceptance_tests::cli::{Command, REQUIRED_PROVIDERS, Workdir, workspace_root};
 use acceptance_tests::echo::EchoServer;
@@ -9,6 +14,7 @@ use acceptance_tests::moto::{Moto, REGION};
 use acceptance_tests::show::StateView;
 use acceptance_tests::ssh_host::hcl_string;
 use acceptance_tests::steps::{Step, TestCase};
+use bgp_lab::{BgpLab, ROUTER_ASN, SPEAKER_ASN, service_prefix, wait_until};
 use serde_json::json;
 
 const DEMO_ADDRESS: &str = "81.2.69.160";
@@ -55,20 +61,53 @@ fn examples_are_formatted() {
     ]);
 }
 
-/// The homelab example's nodes, mapped onto lab hosts 1, 2 and 3 as ./scripts/demo maps them.
+/// The homelab example's nodes, mapped onto lab hosts 1, 2 and 3 as ./scripts/demo maps them;
+/// the router is host 4.
 const NODE_NAMES: [&str; 3] = ["allyrion", "bettley", "cargyll"];
 
+/// The Debian packages of the homelab example's lab: the list ./scripts/demo uses, so the test
+/// and the demo share one cached image.
+const HOMELAB_LAB_PACKAGES: &str = include_str!("../../scripts/demo-lab-packages");
+
+/// The package names in that list, without its comments and blank lines.
+fn homelab_lab_packages() -> Vec<&'static str> {
+    HOMELAB_LAB_PACKAGES
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect()
+}
+
 /// `TF_VAR_nodes` for the homelab example: each node's lab address and pinned host key.
-fn nodes_variable(lab: &Lab) -> String {
+fn nodes_variable(nodes: &[Host]) -> String {
     let nodes: serde_json::Map<String, serde_json::Value> = NODE_NAMES
         .iter()
-        .zip(lab.hosts())
+        .zip(nodes)
         .map(|(name, host)| {
             let node = json!({"address": host.address.to_string(), "host_key": host.host_key});
             ((*name).to_owned(), node)
         })
         .collect();
     serde_json::Value::Object(nodes).to_string()
+}
+
+/// A Raspberry Pi OS boot partition, as the node tests write it: the lab's containers are
+/// nodes in their sysctls and modules, but have no Pi firmware files for the example's
+/// `raspberry_pi` block to edit.
+const RASPBERRY_PI_BOOT_FILES: &str = "mkdir -p /boot/firmware
+printf '%s\\n' '# For more options see http://rptl.io/configtxt' dtparam=audio=on '[all]' > /boot/firmware/config.txt
+echo 'console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 rootwait' > /boot/firmware/cmdline.txt";
+
+/// Runs a fixed `script` on a lab host with OpenSSH's client; its stdout, panicking on failure.
+fn lab_sh(lab: &Lab, host: &Host, script: &str) -> String {
+    let output = lab.ssh(host).arg(script).output().expect("run ssh");
+    assert!(
+        output.status.success(),
+        "`{script}` on {}: {}",
+        host.name,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// A file's content on a lab host, read with OpenSSH's client; `None` when it does not exist.
@@ -90,21 +129,38 @@ fn homelab_example_applies_on_lab_hosts_with_a_local_echo_source() {
     // The same variables ./scripts/demo sets.
     let workdir = Workdir::new("homelab_example").with_env("TF_VAR_public_ip_sources", &sources);
     let lab = Lab::up(LabSpec {
-        hosts: NODE_NAMES.len(),
+        hosts: NODE_NAMES.len() + 1,
+        packages: &homelab_lab_packages(),
         ..LabSpec::default()
     })
-    .expect("bring up a lab for the example's nodes");
+    .expect("bring up a lab for the example's nodes and router");
+    let (nodes, router) = lab.hosts().split_at(NODE_NAMES.len());
+    let (nodes, router) = (nodes.to_vec(), router[0].clone());
     let workdir = workdir
-        .with_env("TF_VAR_nodes", &nodes_variable(&lab))
+        .with_env("TF_VAR_nodes", &nodes_variable(&nodes))
+        .with_env("TF_VAR_router_address", &router.address.to_string())
         .with_env(
             "TF_VAR_ssh_private_key_path",
             &lab.private_key_path().display().to_string(),
-        );
+        )
+        .with_env("TF_VAR_router_host_key", &router.host_key);
+    // The BGP tests' view of a lab: the router first, then the speakers.
+    let bgp = BgpLab {
+        lab,
+        hosts: std::iter::once(router).chain(nodes).collect(),
+    };
+    let (lab, nodes) = (&bgp.lab, bgp.speakers());
+    // Every node runs a GoBGP speaker in MetalLB's place, announcing one service address.
+    for (index, node) in nodes.iter().enumerate() {
+        bgp.start_speaker(node, None, &service_prefix(index + 1));
+    }
+    for node in nodes {
+        lab_sh(lab, node, RASPBERRY_PI_BOOT_FILES);
+    }
     // The home proxy goes to a local AWS API holding the book's hosted zone, as in the demo.
     let moto = Moto::start();
     let zone = moto.create_hosted_zone("goldentooth.net");
     let workdir = moto.configure(workdir);
-    let hosts = lab.hosts();
     TestCase::new("homelab_example")
         .step(Step::apply(
             example_config(&examples_dir().join("homelab")),
@@ -115,33 +171,161 @@ fn homelab_example_applies_on_lab_hosts_with_a_local_echo_source() {
                     Some(&json!(echo.url()))
                 );
                 let facts = state.output("nodes").expect("the nodes output");
-                for (name, host) in NODE_NAMES.iter().zip(hosts) {
-                    assert_eq!(facts[name]["hostname"], json!(host.name), "{facts}");
+                for (name, host) in NODE_NAMES.iter().zip(nodes) {
+                    assert_eq!(facts[name]["hostname"], json!(name), "{facts}");
                     assert_eq!(facts[name]["os"], json!("debian 12"), "{facts}");
-                    let motd = lab_file(&lab, host, "/etc/motd").expect("a motd");
+                    let motd = lab_file(lab, host, "/etc/motd").expect("a motd");
                     assert!(
                         motd.starts_with(&format!("{name}: a Goldentooth node (debian 12, ")),
                         "{motd}"
                     );
-                    let cluster_hosts =
-                        lab_file(&lab, host, "/etc/goldentooth/hosts").expect("the hosts block");
-                    for (other, other_host) in NODE_NAMES.iter().zip(hosts) {
-                        let line =
-                            format!("{} {other}.goldentooth.net {other}\n", other_host.address);
-                        assert!(cluster_hosts.contains(&line), "{cluster_hosts}");
-                    }
+                    expect_node_baseline(lab, host, name, nodes);
                 }
+                expect_nfs(lab, nodes);
+                expect_metallb_peering(&bgp, state);
                 expect_home_proxy(&moto, &zone, state);
             },
         ))
         .check_destroyed(|| {
-            for host in hosts {
-                assert_eq!(lab_file(&lab, host, "/etc/motd"), None);
-                assert_eq!(lab_file(&lab, host, "/etc/goldentooth/hosts"), None);
+            for host in nodes {
+                assert_eq!(lab_file(lab, host, "/etc/motd"), None);
+                let hosts = lab_file(lab, host, "/etc/hosts").expect("/etc/hosts");
+                assert!(!hosts.contains("goldentooth.net"), "{hosts}");
+                assert_eq!(lab_file(lab, host, MODULES_FILE), None);
+                assert_eq!(lab_sh(lab, host, AUTOMOUNT_STATE).trim(), "inactive");
             }
+            assert!(
+                !lab_sh(lab, &nodes[0], "exportfs -v").contains("/mnt/usb1"),
+                "the export is still live"
+            );
+            assert_eq!(bgp.bgp_lines(), Vec::<String>::new());
             expect_nothing_left_in_aws(&moto, &zone);
         })
         .run_in(&workdir);
+}
+
+/// The file homelab_node lists its kernel modules in, for systemd-modules-load at boot.
+const MODULES_FILE: &str = "/etc/modules-load.d/homelab.conf";
+
+/// The automount unit's state, as `systemctl is-active` says it (which exits non-zero when it
+/// is not active: the word is the answer).
+const AUTOMOUNT_STATE: &str = "systemctl is-active mnt-nfs.automount || true";
+
+/// The book's baseline on one node, as its operator would check it: the node's name, a
+/// Kubernetes sysctl live, the modules listed for boot, every node in /etc/hosts (the API
+/// server's name on allyrion), and the Pi's cgroup flags in the kernel command line.
+fn expect_node_baseline(lab: &Lab, host: &Host, name: &str, nodes: &[Host]) {
+    assert_eq!(lab_sh(lab, host, "hostname").trim(), name);
+    assert_eq!(
+        lab_sh(
+            lab,
+            host,
+            "sysctl -n net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables"
+        ),
+        "1\n1\n"
+    );
+    let modules = lab_file(lab, host, MODULES_FILE).expect("the modules-load file");
+    assert!(modules.ends_with("br_netfilter\noverlay\n"), "{modules}");
+    let hosts = lab_file(lab, host, "/etc/hosts").expect("/etc/hosts");
+    for (other, other_host) in NODE_NAMES.iter().zip(nodes) {
+        let api_server = if *other == "allyrion" {
+            " lb-apiserver.kubernetes.local"
+        } else {
+            ""
+        };
+        let line = format!(
+            "\n{}\t{other} {other}.goldentooth.net{api_server}\n",
+            other_host.address
+        );
+        assert!(hosts.contains(&line), "{line:?} missing from {hosts}");
+    }
+    let cmdline = lab_file(lab, host, "/boot/firmware/cmdline.txt").expect("cmdline.txt");
+    for flag in [
+        "cgroup_enable=cpuset",
+        "cgroup_enable=memory",
+        "cgroup_enable=hugetlb",
+        "cgroup_memory=1",
+    ] {
+        assert!(
+            cmdline.contains(&format!(" {flag}")),
+            "{flag} missing from {cmdline}"
+        );
+    }
+    let zone = lab_sh(lab, host, "readlink /etc/localtime");
+    assert!(zone.trim().ends_with("/America/New_York"), "{zone}");
+}
+
+/// allyrion's live export table has /mnt/usb1 for every host, and every node's automount unit
+/// is active (its /mnt/nfs waits for a first access). These containers' kernel has no NFS
+/// client, so nothing mounts here: tests/nfs_vm.rs proves real mounting on QEMU VMs.
+fn expect_nfs(lab: &Lab, nodes: &[Host]) {
+    let exports = lab_sh(lab, &nodes[0], "exportfs -v");
+    assert!(exports.contains("/mnt/usb1"), "{exports}");
+    assert!(
+        exports.contains("<world>(") || exports.contains("*("),
+        "{exports}"
+    );
+    for option in ["rw", "sync", "no_root_squash", "no_subtree_check"] {
+        assert!(exports.contains(option), "{option} missing from {exports}");
+    }
+    for node in nodes {
+        assert_eq!(
+            lab_sh(lab, node, AUTOMOUNT_STATE).trim(),
+            "active",
+            "{}",
+            node.name
+        );
+    }
+}
+
+/// The router runs AS 64500 with one neighbor per node, every node's speaker has its session
+/// up and its service address learned by the router, and the example's output says so.
+fn expect_metallb_peering(bgp: &BgpLab, state: &StateView) {
+    let lines = bgp.bgp_lines();
+    let expected_lines = std::iter::once(format!("router bgp {ROUTER_ASN}")).chain(
+        NODE_NAMES
+            .iter()
+            .zip(bgp.speakers())
+            .flat_map(|(name, node)| {
+                [
+                    format!("neighbor {} remote-as {SPEAKER_ASN}", node.address),
+                    format!(
+                        "neighbor {} description metallb speaker on {name}",
+                        node.address
+                    ),
+                ]
+            }),
+    );
+    for line in expected_lines {
+        assert!(lines.contains(&line), "{line:?} missing from {lines:#?}");
+    }
+    let sessions = bgp.router_sessions();
+    let expected: serde_json::Map<String, serde_json::Value> = NODE_NAMES
+        .iter()
+        .map(|name| ((*name).to_owned(), json!("Established")))
+        .collect();
+    assert_eq!(
+        state.output("bgp_sessions"),
+        Some(&serde_json::Value::Object(expected)),
+        "the router reports {sessions:?}"
+    );
+    for (index, node) in bgp.speakers().iter().enumerate() {
+        let address = node.address.to_string();
+        assert!(
+            sessions.contains(&(address.clone(), "Established".to_owned())),
+            "{sessions:?}"
+        );
+        assert!(bgp.speaker_established(node), "{} is not up", node.name);
+        // The announcement follows the session's opening by a moment.
+        wait_until(
+            Duration::from_secs(20),
+            "the router to learn the node's service address",
+            || {
+                bgp.router_routes()
+                    .contains(&(service_prefix(index + 1), vec![address.clone()]))
+            },
+        );
+    }
 }
 
 /// The `homelab_file` example on lab hosts (its two addresses mapped onto hosts 1 and 2, its

@@ -27,8 +27,7 @@ output "node_files" {
   description = "The files kept on every node, with their SHA-256 as the provider read them back."
   value = {
     for name in keys(var.nodes) : name => {
-      (homelab_file.cluster_hosts[name].path) = homelab_file.cluster_hosts[name].sha256
-      (homelab_file.motd[name].path)          = homelab_file.motd[name].sha256
+      (homelab_file.motd[name].path) = homelab_file.motd[name].sha256
     }
   }
 }
@@ -46,4 +45,14 @@ output "home_proxy_certificate_arn" {
 output "home_proxy_domain_name" {
   description = "The distribution's own name, which the alias records point at."
   value       = homelab_cloudfront_distribution.home_proxy.domain_name
+}
+
+output "bgp_sessions" {
+  description = "Each node's BGP session with the router, as FRR reports it: Established once the node's MetalLB speaker is up."
+  value = {
+    for name, node in var.nodes : name => one([
+      for session in data.homelab_bgp_sessions.router.sessions : session.state
+      if session.address == node.address
+    ])
+  }
 }
