@@ -157,7 +157,7 @@ impl Resource for BgpRouter {
             )
             .into());
         };
-        let mut state = null_state(&self.schema());
+        let mut state = self.schema().block.null_value();
         state.set_attr("host", host.into());
         state.set_attr("asn", Value::int(i64::from(asn)));
         state.set_attr("id", id.into());
@@ -246,23 +246,6 @@ pub(crate) fn split_host(id: &str) -> Option<(&str, &str)> {
         None => id.split_once(':')?,
     };
     (!host.is_empty() && !rest.is_empty()).then_some((host, rest))
-}
-
-/// A state with every attribute and block of `schema` null.
-pub(crate) fn null_state(schema: &Schema) -> Value {
-    let block = &schema.block;
-    Value::object(
-        block
-            .attributes
-            .iter()
-            .map(|a| (a.name.clone(), Value::Null))
-            .chain(
-                block
-                    .blocks
-                    .iter()
-                    .map(|b| (b.type_name.clone(), Value::Null)),
-            ),
-    )
 }
 
 /// Fills unset FRR settings with their defaults (imported states have none).
@@ -366,7 +349,7 @@ mod tests {
 
     #[test]
     fn imported_states_get_the_default_settings() {
-        let state = with_settings_defaults(null_state(&BgpRouter.schema()));
+        let state = with_settings_defaults(BgpRouter.schema().block.null_value());
         assert_eq!(
             state.attr("config_path").as_str(),
             Some("/etc/frr/frr.conf")

@@ -289,6 +289,14 @@ impl Block {
         }
     }
 
+    /// A value of this block with every attribute and nested block null: where an imported
+    /// state starts before the resource fills in its identifying attributes.
+    pub fn null_value(&self) -> Value {
+        let attributes = self.attributes.iter().map(|a| a.name.clone());
+        let blocks = self.blocks.iter().map(|b| b.type_name.clone());
+        Value::object(attributes.chain(blocks).map(|name| (name, Value::Null)))
+    }
+
     /// Adds a nested block.
     pub fn with_block(mut self, block: NestedBlock) -> Block {
         self.blocks.push(block);

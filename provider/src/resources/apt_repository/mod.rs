@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use self::files::{OnHost, WriteError};
 use self::sources::{Sources, key_path, sha256_hex, sources_path};
 use crate::registry::{Context, Resource};
-use crate::resources::bgp_router::{check_connection, null_state, split_host};
+use crate::resources::bgp_router::{check_connection, split_host};
 use crate::resources::packages::APT_LOCK;
 use crate::ssh::Session;
 use crate::tf::plan::PlannedChange;
@@ -138,7 +138,7 @@ impl Resource for AptRepository {
             )
             .into());
         };
-        let mut state = null_state(&self.schema());
+        let mut state = self.schema().block.null_value();
         state.set_attr("host", host.into());
         state.set_attr("name", name.into());
         state.set_attr("id", id.into());

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use self::schema::{IPV4_UNICAST, PASSWORD_SET_OUTSIDE, POLICY_ATTRIBUTES};
 use crate::registry::{Context, Resource};
 use crate::resources::bgp_router::{
-    check_connection, failed, null_state, required_asn, split_host, with_settings_defaults,
+    check_connection, failed, required_asn, split_host, with_settings_defaults,
 };
 use crate::router::frr::Frr;
 use crate::router::{
@@ -135,7 +135,7 @@ impl Resource for BgpNeighbor {
             )
             .into());
         };
-        let mut state = null_state(&self.schema());
+        let mut state = self.schema().block.null_value();
         state.set_attr("host", host.into());
         let attribute = match peer {
             Peer::Address(_) => "address",

@@ -77,17 +77,7 @@ pub(super) fn import(id: &str) -> Result<Value, Diagnostics> {
         )
         .into());
     }
-    let mut state = Value::object(
-        super::schema::schema()
-            .block
-            .attributes
-            .iter()
-            .map(|a| (a.name.clone(), Value::Null))
-            .chain(
-                ["origin", "geo_restriction", "route53_aliases", "timeouts"]
-                    .map(|block| (block.to_owned(), Value::Null)),
-            ),
-    );
+    let mut state = super::schema::schema().block.null_value();
     state.set_attr("id", Value::from(id));
     Ok(state)
 }

@@ -83,14 +83,7 @@ pub(super) fn imported_state(schema: &Schema, id: &str) -> Result<Value, Diagnos
         )
         .into());
     };
-    let mut state = Value::object(
-        schema
-            .block
-            .attributes
-            .iter()
-            .map(|a| (a.name.clone(), Value::Null)),
-    );
-    state.set_attr("ssh", Value::Null);
+    let mut state = schema.block.null_value();
     state.set_attr("host", host.into());
     state.set_attr("path", path.into());
     state.set_attr("id", id.into());

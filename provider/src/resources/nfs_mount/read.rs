@@ -218,19 +218,7 @@ pub(super) fn imported_state(schema: &Schema, id: &str) -> Result<Value, Diagnos
         )
         .into());
     };
-    let block = &schema.block;
-    let mut state = Value::object(
-        block
-            .attributes
-            .iter()
-            .map(|a| (a.name.clone(), Value::Null))
-            .chain(
-                block
-                    .blocks
-                    .iter()
-                    .map(|b| (b.type_name.clone(), Value::Null)),
-            ),
-    );
+    let mut state = schema.block.null_value();
     state.set_attr("host", host.into());
     state.set_attr("mount_point", path.into());
     state.set_attr("id", id.into());

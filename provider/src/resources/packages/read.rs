@@ -4,7 +4,7 @@ use super::apt;
 use super::model::{HostPackages, check_package_name, check_version};
 use super::plan::id_for;
 use crate::registry::Context;
-use crate::resources::bgp_router::{null_state, split_host};
+use crate::resources::bgp_router::split_host;
 use crate::tf::{Diagnostic, Diagnostics, Schema, Value};
 
 pub(super) async fn read(context: &Context, state: &Value) -> Result<Option<Value>, Diagnostics> {
@@ -89,7 +89,7 @@ pub(super) fn import(schema: &Schema, id: &str) -> Result<Value, Diagnostics> {
         ]);
         packages.insert(name.to_owned(), package);
     }
-    let mut state = null_state(schema);
+    let mut state = schema.block.null_value();
     state.set_attr("host", host.into());
     state.set_attr("packages", Value::Map(packages));
     let id = id_for(&state);
