@@ -358,6 +358,52 @@ fn node_refused_sysctl_value_changes_nothing_on_the_host() {
     assert_eq!(node.file("/etc/sysctl.d/99-homelab.conf"), None);
 }
 
+/// A user owns `~/.ssh` and can point `authorized_keys` (or any file next to it) anywhere.
+/// Root must never follow those links: a key file linked to `/etc/shadow` is neither read
+/// into the new file nor written through, and `/etc/shadow` stays root's and unchanged.
+#[test]
+fn node_authorized_keys_never_follow_a_users_links_as_root() {
+    let node = node_lab();
+    // The links: the key file to /etc/shadow, and the temporary name an earlier version of the
+    // resource wrote first to /etc/passwd.
+    node.sh("useradd -m mallory && runuser -u mallory -- sh -c \
+         'mkdir -m 700 -p ~/.ssh && ln -s /etc/shadow ~/.ssh/authorized_keys && \
+          ln -s /etc/passwd ~/.ssh/.authorized_keys.homelab-new'");
+    let system_files =
+        || node.sh("sha256sum /etc/shadow /etc/passwd; stat -c '%U %a' /etc/shadow /etc/passwd");
+    let before = system_files();
+    let key =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHa3NtCiafqzASp4vc46xcG1FepcMD2cP5Z+oiTv0gE5 mallory";
+    let config = resource(
+        &node,
+        &format!(
+            "  authorized_keys = {{\n    mallory = [{}]\n  }}\n",
+            hcl_string(key)
+        ),
+    );
+    let workdir = Workdir::new("node_authorized_keys_links");
+    workdir.write_config(&config);
+    workdir.apply();
+    assert_eq!(
+        system_files(),
+        before,
+        "a system file was written through the user's links"
+    );
+    assert_eq!(
+        node.sh("stat -c '%F %U %a' /home/mallory/.ssh/authorized_keys")
+            .trim(),
+        "regular file mallory 600"
+    );
+    assert_eq!(
+        node.file("/home/mallory/.ssh/authorized_keys").as_deref(),
+        Some(block(&[key]).as_str()),
+        "the new key file holds more than the managed block"
+    );
+    assert_converged(&workdir, "after writing a user's keys");
+    workdir.destroy();
+    assert_eq!(system_files(), before);
+}
+
 /// The registry example, with its address mapped onto the lab host, applies, imports with
 /// the ID of `import.sh`, and is destroyed.
 #[test]

@@ -70,9 +70,12 @@ while [ $# -ge 4 ]; do
   case $action in
     write) mkdir -p "${path%/*}" && write_file "$path" "$content" 644 "" ;;
     user)
-      dir=${path%/*}
-      { [ -d "$dir" ] || { mkdir -p "$dir" && chmod 700 "$dir" && chown "$owner:" "$dir"; }; } &&
-        write_file "$path" "$content" 600 "$owner" ;;
+      # Written as the user, never as root: the user owns ~/.ssh and could plant links there.
+      printf '%s' "$content" | runuser -u "$owner" -- sh -c '
+        umask 077; f=$1; d=${f%/*}
+        [ -d "$d" ] || mkdir -p "$d" || exit 1
+        t=$(mktemp "$d/.authorized_keys.XXXXXX") || exit 1
+        cat > "$t" && chmod 600 "$t" && mv -f "$t" "$f" || { rm -f "$t"; exit 1; }' sh "$path" ;;
     link) ln -sfn "$content" "$path.homelab-new" && mv -fT "$path.homelab-new" "$path" ;;
     remove) rm -f "$path" ;;
   esac || { echo "cannot write $path" >&2; exit 20; }

@@ -54,7 +54,10 @@ while read -r u; do
   case $u in ''|-*|*[!A-Za-z0-9_.-]*) continue ;; esac
   h=$(getent passwd "$u" | cut -d: -f6)
   printf 'home\t%s\t%s\n' "$u" "$h"
-  [ -n "$h" ] && b64 keys "$h/.ssh/authorized_keys" "$u"
+  [ -n "$h" ] || continue
+  # Read as the user, never as root: the user owns ~/.ssh and could point its files anywhere.
+  k=$(runuser -u "$u" -- sh -c '[ -f "$1" ] && [ -r "$1" ] && base64 -w0 < "$1"; echo ".$?"' sh "$h/.ssh/authorized_keys" 2>/dev/null)
+  case $k in *.0) printf 'keys\t%s\t%s\n' "$u" "${k%.0}" ;; *) printf 'keys\t%s\t-\n' "$u" ;; esac
 done
 exit 0
 "#;
