@@ -59,11 +59,24 @@ pub(super) async fn modify_plan(
         Value::unknown()
     } else if creating {
         Value::from(false)
+    } else if prior.attr("reboot_required").as_bool() == Some(true) && updating(prior, planned) {
+        // Apply reads it again, and a reboot since the last refresh has cleared it.
+        Value::unknown()
     } else {
         prior.attr("reboot_required").clone()
     };
     planned.set_attr("reboot_required", reboot_required);
     check_on_host(context, prior, config, creating).await
+}
+
+/// Whether the plan changes anything but `reboot_required` (so apply runs and reads it again).
+fn updating(prior: &Value, planned: &Value) -> bool {
+    let without = |value: &Value| {
+        let mut value = value.clone();
+        value.set_attr("reboot_required", Value::Null);
+        value
+    };
+    !without(planned).semantically_equal(&without(prior))
 }
 
 /// The values a plan introduces that the host must support, checked in one round trip.
