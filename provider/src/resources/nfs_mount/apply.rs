@@ -65,12 +65,17 @@ case $active in mount) systemctl start -- "$mount" ;; automount) systemctl start
 exit 0
 "#;
 
-/// Stops, disables and removes both units.
+/// Stops, disables and removes both units. A mount that will not stop (busy) fails the delete
+/// with systemd's message and keeps its unit files, so nothing is left mounted without a unit.
 const DELETE_SCRIPT: &str = r#"set -u
 dir=$1 mount=$2 auto=$3
 systemctl disable --now -- "$auto" >/dev/null 2>&1
 systemctl disable --now -- "$mount" >/dev/null 2>&1
 systemctl stop -- "$mount" >/dev/null 2>&1
+if [ "$(systemctl is-active -- "$mount" 2>/dev/null)" = active ]; then
+  echo "$mount is still mounted and would not stop: $(systemctl status --no-pager -n 3 -- "$mount" 2>&1 | tail -n 3)" >&2
+  exit 5
+fi
 rm -f -- "$dir/$auto" "$dir/$mount" || exit 3
 systemctl daemon-reload || exit 4
 systemctl reset-failed -- "$mount" "$auto" >/dev/null 2>&1
