@@ -2,71 +2,15 @@
 //! keys, reach each other, and leave nothing on the machine when torn down.
 
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Output};
 use std::thread;
 
 use acceptance_tests::cli::require_tf_acc;
-use acceptance_tests::lab::{Host, Lab, LabSpec};
+use acceptance_tests::lab::{Lab, LabSpec};
 
-/// Runs `remote` on `host` with the system ssh client, trusting only `known_hosts`.
-fn ssh(host: &Host, known_hosts: &Path, remote: &str) -> Output {
-    Command::new("ssh")
-        .args(["-F", "/dev/null", "-i"])
-        .arg(&host.private_key_path)
-        .arg("-o")
-        .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
-        .args([
-            "-o",
-            "GlobalKnownHostsFile=/dev/null",
-            "-o",
-            "StrictHostKeyChecking=yes",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "ConnectTimeout=10",
-            "-p",
-        ])
-        .arg(host.port.to_string())
-        .arg(format!("{}@{}", host.user, host.address))
-        .arg(remote)
-        .output()
-        .expect("the system ssh client runs")
-}
+#[path = "lab/hosts.rs"]
+mod hosts;
 
-/// Runs `remote` on `host` and returns its stdout, failing the test on a non-zero exit.
-fn ssh_ok(host: &Host, known_hosts: &Path, remote: &str) -> String {
-    let output = ssh(host, known_hosts, remote);
-    assert!(
-        output.status.success(),
-        "`{remote}` on {} failed ({}): {}",
-        host.name,
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-fn known_hosts_file(dir: &Path, name: &str, lines: &[(&Host, &str)]) -> std::path::PathBuf {
-    let path = dir.join(name);
-    let text: String = lines
-        .iter()
-        .map(|(host, key)| format!("{} {key}\n", host.address))
-        .collect();
-    fs::write(&path, text).expect("write known_hosts");
-    path
-}
-
-/// What `ip` lists now, to check teardown independently of the lab's own bookkeeping.
-fn ip_listing(arguments: &[&str]) -> String {
-    let output = Command::new("ip")
-        .args(arguments)
-        .output()
-        .expect("ip runs");
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use hosts::{ip_listing, known_hosts_file, ssh, ssh_ok};
 
 #[test]
 fn lab_hosts_boot_answer_ssh_with_their_own_keys_and_leave_nothing_behind() {
@@ -104,44 +48,11 @@ fn lab_hosts_boot_answer_ssh_with_their_own_keys_and_leave_nothing_behind() {
             host.name
         );
     }
-    let machine_ids: Vec<String> = hosts
-        .iter()
-        .map(|host| ssh_ok(host, &known_hosts, "cat /etc/machine-id"))
-        .collect();
-    assert_ne!(
-        machine_ids[0], machine_ids[1],
-        "hosts share one image but not one identity"
-    );
-
-    // The keys are really checked: with the two keys swapped, ssh refuses both hosts.
-    let swapped = known_hosts_file(
+    hosts::assert_own_identities_checked_keys_and_a_network(
+        &hosts,
+        &known_hosts,
         scratch.path(),
-        "swapped",
-        &[(first, &second.host_key), (second, &first.host_key)],
-    );
-    for host in &hosts {
-        let output = ssh(host, &swapped, "true");
-        assert!(
-            !output.status.success(),
-            "ssh accepted a wrong host key for {}",
-            host.name
-        );
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            stderr.contains("HOST IDENTIFICATION HAS CHANGED"),
-            "{stderr}"
-        );
-    }
-
-    ssh_ok(
-        first,
-        &known_hosts,
-        &format!("ping -c 1 -W 2 {}", second.address),
-    );
-    ssh_ok(
-        second,
-        &known_hosts,
-        &format!("ping -c 1 -W 2 {}", first.address),
+        2,
     );
 
     let footprint = lab.footprint();

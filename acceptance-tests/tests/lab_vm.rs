@@ -3,12 +3,15 @@
 //! from a reboot with the same disk, and leave nothing on the machine when torn down.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use acceptance_tests::cli::require_tf_acc;
-use acceptance_tests::lab::{Backend, Host, Lab, LabSpec};
+use acceptance_tests::lab::{Backend, Lab, LabSpec};
+
+#[path = "lab/hosts.rs"]
+mod hosts;
+
+use hosts::{ip_listing, known_hosts_file, ssh, ssh_ok};
 
 /// The packages of the NFS VM test, so both tests share one cached VM image.
 const PACKAGES: &[&str] = &["nfs-kernel-server"];
@@ -18,56 +21,6 @@ const PACKAGES: &[&str] = &["nfs-kernel-server"];
 /// translation cache, and QEMU itself. Without the `tb-size` bound, TCG's cache alone approaches
 /// 1 GiB.
 const MAX_VM_RSS_KIB: u64 = 900 * 1024;
-
-/// Runs `remote` on `host` with the system ssh client, trusting only `known_hosts`.
-fn ssh(host: &Host, known_hosts: &Path, remote: &str) -> Output {
-    Command::new("ssh")
-        .args(["-F", "/dev/null", "-i"])
-        .arg(&host.private_key_path)
-        .arg("-o")
-        .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
-        .args([
-            "-o",
-            "GlobalKnownHostsFile=/dev/null",
-            "-o",
-            "StrictHostKeyChecking=yes",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "ConnectTimeout=10",
-            "-p",
-        ])
-        .arg(host.port.to_string())
-        .arg(format!("{}@{}", host.user, host.address))
-        .arg(remote)
-        .output()
-        .expect("the system ssh client runs")
-}
-
-/// Runs `remote` on `host` and returns its stdout, failing the test on a non-zero exit.
-fn ssh_ok(host: &Host, known_hosts: &Path, remote: &str) -> String {
-    let output = ssh(host, known_hosts, remote);
-    assert!(
-        output.status.success(),
-        "`{remote}` on {} failed ({}): {}",
-        host.name,
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-fn known_hosts_file(dir: &Path, name: &str, lines: &[(&Host, &str)]) -> PathBuf {
-    let path = dir.join(name);
-    let text: String = lines
-        .iter()
-        .map(|(host, key)| format!("{} {key}\n", host.address))
-        .collect();
-    fs::write(&path, text).expect("write known_hosts");
-    path
-}
 
 #[test]
 fn vms_boot_their_own_kernel_answer_ssh_with_pinned_keys_reboot_and_leave_nothing_behind() {
@@ -129,44 +82,11 @@ fn vms_boot_their_own_kernel_answer_ssh_with_pinned_keys_reboot_and_leave_nothin
             "active"
         );
     }
-    let machine_ids: Vec<String> = hosts
-        .iter()
-        .map(|host| ssh_ok(host, &known_hosts, "cat /etc/machine-id"))
-        .collect();
-    assert_ne!(
-        machine_ids[0], machine_ids[1],
-        "one disk image, two identities"
-    );
-
-    // The keys are really checked: with the two keys swapped, ssh refuses both VMs.
-    let swapped = known_hosts_file(
+    let machine_ids = hosts::assert_own_identities_checked_keys_and_a_network(
+        &hosts,
+        &known_hosts,
         scratch.path(),
-        "swapped",
-        &[(first, &second.host_key), (second, &first.host_key)],
-    );
-    for host in &hosts {
-        let output = ssh(host, &swapped, "true");
-        assert!(
-            !output.status.success(),
-            "ssh accepted a wrong key for {}",
-            host.name
-        );
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            stderr.contains("HOST IDENTIFICATION HAS CHANGED"),
-            "{stderr}"
-        );
-    }
-
-    ssh_ok(
-        first,
-        &known_hosts,
-        &format!("ping -c 1 -W 5 {}", second.address),
-    );
-    ssh_ok(
-        second,
-        &known_hosts,
-        &format!("ping -c 1 -W 5 {}", first.address),
+        5,
     );
 
     let rss = lab.host_rss_kib();
@@ -235,13 +155,4 @@ fn vms_boot_their_own_kernel_answer_ssh_with_pinned_keys_reboot_and_leave_nothin
     for process in &footprint.processes {
         assert!(!process.is_alive(), "QEMU process {} left", process.pid);
     }
-}
-
-/// What `ip` lists now, to check teardown independently of the lab's own bookkeeping.
-fn ip_listing(arguments: &[&str]) -> String {
-    let output = Command::new("ip")
-        .args(arguments)
-        .output()
-        .expect("ip runs");
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
