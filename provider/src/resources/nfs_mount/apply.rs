@@ -2,6 +2,7 @@
 //! (re)start the unit; when systemd cannot start it, put the previous unit files (or none)
 //! back and report systemd's and mount's own messages. Delete stops, disables and removes.
 
+use super::capability;
 use super::read::{MountView, UNIT_DIR, mount_view, spec_of, unit_names};
 use super::unit_file::{render_automount, render_mount};
 use crate::registry::Context;
@@ -89,6 +90,14 @@ pub(super) async fn install(context: &Context, planned: &Value) -> Result<Value,
     let automount = planned.attr("automount").as_bool().unwrap_or(false);
     let (mount, auto) = unit_names(&spec.mount_point)?;
     let host = session.target().host.clone();
+    // What plan checked may not have been known then (a host from another resource): check
+    // again before anything is written.
+    let missing = capability::probe(&session, &spec.fs_type)
+        .await?
+        .diagnostics(&host, &spec.fs_type, automount);
+    if missing.has_errors() {
+        return Err(missing);
+    }
     // One unit change at a time per host: daemon-reload sees every unit file.
     let _guard = session.lock_file(UNIT_DIR).await;
     let previous = mount_view(&session, &spec.mount_point).await?;

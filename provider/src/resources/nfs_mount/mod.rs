@@ -3,6 +3,7 @@
 //! read back from the unit files and systemd's view.
 
 mod apply;
+mod capability;
 mod plan;
 mod read;
 mod schema;

@@ -1,6 +1,7 @@
 //! `homelab_nfs_mount`'s checks before anything reaches the host, and the values known at plan
 //! time (unit name, id, the unit's planned state).
 
+use super::capability;
 use super::unit_file::{FS_TYPES, check_export, check_mount_point, check_option, check_server};
 use super::unit_name::unit_name;
 use crate::registry::Context;
@@ -78,7 +79,38 @@ pub(super) async fn modify_plan(
     }
     planned.set_attr("enabled", true.into());
     planned.set_attr("active", true.into());
-    check_connection(context, prior, config).await
+    if !capabilities_need_checking(prior, config, planned) {
+        return check_connection(context, prior, config).await;
+    }
+    // The probe connects too, so it also stands for the connection check.
+    let session = match context.provider.ssh.session_for(config, &context.cancel) {
+        Ok(session) => session,
+        Err(diagnostics) => return diagnostics,
+    };
+    let fs_type = planned.attr("fs_type").as_str().unwrap_or("nfs").to_owned();
+    let automount = planned.attr("automount").as_bool().unwrap_or(false);
+    match capability::probe(&session, &fs_type).await {
+        Ok(found) => found.diagnostics(&session.target().host, &fs_type, automount),
+        Err(diagnostics) => diagnostics,
+    }
+}
+
+/// Whether the plan should ask the host what it offers (autofs, the NFS filesystem): on create,
+/// and when the host, its connection, the filesystem type or `automount` change, once all of
+/// them are known. Plans that change nothing of that cost no round trip.
+fn capabilities_need_checking(prior: &Value, config: &Value, planned: &Value) -> bool {
+    let known = config.attr("host").is_known()
+        && config.attr("ssh").is_fully_known()
+        && planned.attr("fs_type").is_known()
+        && planned.attr("automount").is_known();
+    let changed =
+        |value: &Value, name: &str| !value.attr(name).semantically_equal(prior.attr(name));
+    known
+        && (prior.is_null()
+            || changed(config, "host")
+            || changed(config, "ssh")
+            || changed(planned, "fs_type")
+            || changed(planned, "automount"))
 }
 
 /// A user value cut to a length a diagnostic can show.

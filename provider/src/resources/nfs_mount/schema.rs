@@ -16,7 +16,12 @@ pub(super) fn schema() -> Schema {
              reads the unit files and systemd's view: a hand edit shows as a diff, a removed \
              unit as the mount being created again, and a unit stopped or disabled by hand as \
              `active` or `enabled` changing to true. Delete stops, disables and removes the \
-             units. Import with `HOST:MOUNT_POINT`. The client needs nfs-common (mount.nfs).",
+             units. Import with `HOST:MOUNT_POINT`. The client needs nfs-common (mount.nfs). \
+             Before anything changes, plan (and apply, where plan could not know the host) \
+             asks the client what it can do: a kernel without the NFS client (`fs_type` \
+             neither in `/proc/filesystems` nor loadable) fails on `fs_type`, and `automount` \
+             on a host without `/dev/autofs` (systemd refuses `.automount` units there) fails \
+             on `automount`; a missing mount.nfs is a warning.",
             vec![
                 resource_config::host_attribute()
                     .describe("The client host's name or address, as SSH connects to it."),
