@@ -138,6 +138,9 @@ pub(crate) fn wait_for_sshd(
 ///   `/proc/sys/net/bridge`); like a Debian kernel package, `/lib/modules/$(uname -r)/
 ///   modules.builtin` lists exactly those found built in and depmod runs when the image has
 ///   kmod. A built-in module then "loads", an unknown one fails, as on a real host.
+/// - no NFS client, on every machine: a machine kernel with NFS built in would list `nfs` in
+///   the `/proc/filesystems` its containers share; a filtered copy is bound over it, so a
+///   container answers "no NFS client" the same way everywhere (NFS is tested on the QEMU VMs).
 pub(crate) fn prepare_container(ssh: &mut Command) -> LabResult<()> {
     run(ssh.arg(PREPARE_CONTAINER)).map(drop)
 }
@@ -150,7 +153,11 @@ d=/lib/modules/$(uname -r); mkdir -p \"$d\"
   if [ -d /sys/module/bridge ]; then echo kernel/net/bridge/bridge.ko; fi
   if [ -d /proc/sys/net/bridge ]; then echo kernel/net/bridge/br_netfilter.ko; fi
 } > \"$d/modules.builtin\"
-if command -v depmod >/dev/null; then depmod 2>/dev/null; fi";
+if command -v depmod >/dev/null; then depmod 2>/dev/null; fi
+if grep -qwE 'nfs4?' /proc/filesystems; then
+  grep -vwE 'nfs4?' /proc/filesystems > /run/homelab-filesystems
+  mount --bind /run/homelab-filesystems /proc/filesystems
+fi";
 
 /// After a reboot was requested on host `index`: waits until `boot_id` (run on the host, e.g.
 /// over ssh) returns something other than `old_boot_id`, failing early when the host's process

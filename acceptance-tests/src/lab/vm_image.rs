@@ -19,7 +19,7 @@ use super::image::{HOST_KEY_DIR, Image, write_file};
 use super::mounts::remove_tree;
 
 /// Bump when this recipe changes, so cached VM images are rebuilt.
-pub(crate) const RECIPE_VERSION: u32 = 1;
+pub(crate) const RECIPE_VERSION: u32 = 3;
 
 /// Debian's kernel for virtual machines: virtio drivers, small, modules for nfsd and nfs.
 pub(crate) const KERNEL_PACKAGES: &[&str] = &["linux-image-cloud-amd64"];
@@ -33,12 +33,14 @@ const FREE_SPACE_MIB: u64 = 1024;
 
 /// The VM-only parts of the tree's configuration: the identity disk in `/etc/fstab`.
 pub(crate) fn configure(rootfs: &Path) -> LabResult<()> {
-    // Not `nofail`: a VM without its host key must not come up looking healthy. The short device
-    // timeout turns a missing disk into an emergency shell on the console (shown in the boot
-    // error) after 30 s instead of 90.
+    // Not `nofail`: a VM without its host key must not come up looking healthy. No device
+    // timeout (0: wait as long as it takes): udev's coldplug alone took over 30 s with four VMs
+    // booting at once on two busy cores (measured), so any fixed bound is a race; the lab's own
+    // boot timeout bounds the wait, and a missing disk shows on the console tail as a start job
+    // still waiting for it.
     let fstab = format!(
         "# Written by the homelab lab: the root file system is /dev/vda, from the kernel command line.\n\
-         LABEL={IDENTITY_LABEL} {HOST_KEY_DIR} ext4 ro,x-systemd.device-timeout=30s 0 0\n"
+         LABEL={IDENTITY_LABEL} {HOST_KEY_DIR} ext4 ro,x-systemd.device-timeout=0 0 0\n"
     );
     write_file(&rootfs.join("etc/fstab"), &fstab, 0o644)
 }
