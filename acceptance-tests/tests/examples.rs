@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use acceptance_tests::cli::{Command, REQUIRED_PROVIDERS, Workdir, workspace_root};
 use acceptance_tests::echo::EchoServer;
-use acceptance_tests::lab::{Host, Lab, LabSpec};
+use acceptance_tests::lab::{Backend, Host, Lab, LabSpec};
 use acceptance_tests::moto::{Moto, REGION};
 use acceptance_tests::show::StateView;
 use acceptance_tests::ssh_host::hcl_string;
@@ -122,6 +122,10 @@ fn lab_file(lab: &Lab, host: &Host, path: &str) -> Option<String> {
     (!stderr.contains("absent")).then(|| String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
+/// The whole example, as ./scripts/demo applies it, on QEMU VMs: every node mounts allyrion's
+/// export through an automount, which needs a kernel with autofs and the NFS client (no
+/// container has either), so the nodes and the router are VMs, whose kernel is Debian's on every
+/// machine. A file written through one node's automount is read on allyrion's disk.
 #[test]
 fn homelab_example_applies_on_lab_hosts_with_a_local_echo_source() {
     let echo = EchoServer::start(&format!("{DEMO_ADDRESS}\n")).expect("start an echo server");
@@ -131,7 +135,8 @@ fn homelab_example_applies_on_lab_hosts_with_a_local_echo_source() {
     let lab = Lab::up(LabSpec {
         hosts: NODE_NAMES.len() + 1,
         packages: &homelab_lab_packages(),
-        ..LabSpec::default()
+        backend: Backend::Qemu,
+        boot_timeout: Backend::Qemu.default_boot_timeout(),
     })
     .expect("bring up a lab for the example's nodes and router");
     let (nodes, router) = lab.hosts().split_at(NODE_NAMES.len());
@@ -255,9 +260,9 @@ fn expect_node_baseline(lab: &Lab, host: &Host, name: &str, nodes: &[Host]) {
     assert!(zone.trim().ends_with("/America/New_York"), "{zone}");
 }
 
-/// allyrion's live export table has /mnt/usb1 for every host, and every node's automount unit
-/// is active (its /mnt/nfs waits for a first access). These containers' kernel has no NFS
-/// client, so nothing mounts here: tests/nfs_vm.rs proves real mounting on QEMU VMs.
+/// allyrion's live export table has /mnt/usb1 for every host, every node's automount unit is
+/// active, and a first access mounts for real: a file written through bettley's /mnt/nfs lands
+/// on allyrion's /mnt/usb1, and cargyll reads it back through its own automount.
 fn expect_nfs(lab: &Lab, nodes: &[Host]) {
     let exports = lab_sh(lab, &nodes[0], "exportfs -v");
     assert!(exports.contains("/mnt/usb1"), "{exports}");
@@ -276,6 +281,24 @@ fn expect_nfs(lab: &Lab, nodes: &[Host]) {
             node.name
         );
     }
+    lab_sh(
+        lab,
+        &nodes[1],
+        "echo written-by-bettley > /mnt/nfs/from-bettley",
+    );
+    assert_eq!(
+        lab_file(lab, &nodes[0], "/mnt/usb1/from-bettley").as_deref(),
+        Some("written-by-bettley\n")
+    );
+    assert_eq!(
+        lab_file(lab, &nodes[2], "/mnt/nfs/from-bettley").as_deref(),
+        Some("written-by-bettley\n")
+    );
+    let fs_type = lab_sh(lab, &nodes[2], "findmnt -n -o FSTYPE /mnt/nfs | tail -n 1");
+    assert!(
+        fs_type.trim().starts_with("nfs"),
+        "cargyll's /mnt/nfs is an NFS mount after the first access, not {fs_type:?}"
+    );
 }
 
 /// The router runs AS 64500 with one neighbor per node, every node's speaker has its session

@@ -1,9 +1,10 @@
-//! `homelab_nfs_mount` on nspawn lab hosts: real systemd, real unit files, `daemon-reload`,
-//! `enable` and `start`. The kernel here has autofs (the lab gives every container
-//! `/dev/autofs` from boot) but no NFS client, so an `.automount` unit
-//! starts and waits (nothing here touches its mount point), while a plain `.mount` of NFS
-//! fails with mount.nfs's own message, which the rollback tests use. Mounting for real is the
-//! QEMU tier's job.
+//! `homelab_nfs_mount` on lab hosts: real systemd, real unit files, `daemon-reload`, `enable`
+//! and `start`. Automounts and mounts need a kernel with autofs and the NFS client, so these
+//! tests run on QEMU VMs (Debian's kernel, the same on every machine); the VM's own NFS server
+//! stands in for the NAS, and a direct mount of an export it does not have fails with mount.nfs's
+//! own message, which the rollback test uses. Containers, which never have autofs or an NFS
+//! client, prove the refusal at plan time on every machine. Serving a real export to another
+//! host is tests/nfs_vm.rs.
 
 #[path = "nfs/lab.rs"]
 mod lab;
@@ -63,12 +64,13 @@ fn autofs_at(host: &TestHost, path: &str) -> bool {
 
 #[test]
 fn nfs_mount_full_step_loop_with_automount() {
-    let lab = NfsLab::up(1);
+    let lab = NfsLab::up_vms(1);
     let host = lab.host(0);
+    let server = host.address.clone();
     let config = |body: &str| format!("{}\n{}", lab.provider(), mount(&lab, "m", "/mnt/nfs", body));
-    let first = config(
-        "  server      = \"10.4.0.10\"\n  export      = \"/mnt/usb1\"\n  options     = [\"rw\", \"hard\"]\n  automount   = true\n",
-    );
+    let first = config(&format!(
+        "  server      = \"{server}\"\n  export      = \"/mnt/usb1\"\n  options     = [\"rw\", \"hard\"]\n  automount   = true\n",
+    ));
     let second = config(
         "  server      = \"nas.home.arpa\"\n  export      = \"/srv/media\"\n  options     = [\"ro\", \"soft\", \"vers=4.2\"]\n  fs_type     = \"nfs4\"\n  automount   = true\n",
     );
@@ -76,14 +78,16 @@ fn nfs_mount_full_step_loop_with_automount() {
         .step(Step::apply(first, |state| {
             let text = unit_file(host, "mnt-nfs.mount").expect("the mount unit");
             assert!(
-                text.contains("\n[Mount]\nWhat=10.4.0.10:/mnt/usb1\nWhere=/mnt/nfs\nType=nfs\nOptions=rw,hard\n"),
+                text.contains(&format!(
+                    "\n[Mount]\nWhat={server}:/mnt/usb1\nWhere=/mnt/nfs\nType=nfs\nOptions=rw,hard\n"
+                )),
                 "{text}"
             );
             let automount = unit_file(host, "mnt-nfs.automount").expect("the automount unit");
             assert!(automount.contains("[Automount]\nWhere=/mnt/nfs\n"), "{automount}");
             assert_eq!(systemctl(host, "is-enabled", "mnt-nfs.automount"), "enabled");
             assert_eq!(systemctl(host, "is-active", "mnt-nfs.automount"), "active");
-            assert_eq!(show(host, "What", "mnt-nfs.mount"), "10.4.0.10:/mnt/usb1");
+            assert_eq!(show(host, "What", "mnt-nfs.mount"), format!("{server}:/mnt/usb1"));
             assert!(autofs_at(host, "/mnt/nfs"));
             let address = "homelab_nfs_mount.m";
             assert_eq!(state.attr_str(address, "unit_name"), "mnt-nfs.mount");
@@ -160,17 +164,19 @@ fn nfs_mount_full_step_loop_with_automount() {
         .run();
 }
 
-/// mount.nfs cannot mount in a container: switching a working automount to a direct mount
-/// fails with mount's own message and puts the automount back, running; a new direct mount
+/// The VM's NFS server exports nothing, so mounting its `/mnt/usb1` fails at once with
+/// mount.nfs's own message (`retry=0`: no retries in the foreground): switching a working
+/// automount to a direct mount fails and puts the automount back, running; a new direct mount
 /// that fails leaves no unit behind.
 #[test]
 fn nfs_mount_that_cannot_start_is_rolled_back() {
-    let lab = NfsLab::up(1);
+    let lab = NfsLab::up_vms(1);
     let host = lab.host(0);
     let workdir = Workdir::new("nfs_mount_rollback");
     let body = |automount: bool| {
         format!(
-            "  server    = \"10.4.0.10\"\n  export    = \"/mnt/usb1\"\n  automount = {automount}\n"
+            "  server    = \"{}\"\n  export    = \"/mnt/usb1\"\n  options   = [\"retry=0\"]\n  automount = {automount}\n",
+            host.address
         )
     };
     let good = format!(
@@ -238,7 +244,7 @@ fn nfs_mount_that_cannot_start_is_rolled_back() {
 /// imports by the same text.
 #[test]
 fn nfs_mount_round_trips_a_hostile_mount_point() {
-    let lab = NfsLab::up(1);
+    let lab = NfsLab::up_vms(1);
     let host = lab.host(0);
     let path = "/mnt/a b%c $(touch /tmp/pwned)'q\"d;e";
     let escaped = sh(host, "systemd-escape --path -- \"$1\"", &[path])
@@ -251,7 +257,10 @@ fn nfs_mount_round_trips_a_hostile_mount_point() {
             &lab,
             "m",
             path,
-            "  server    = \"10.4.0.10\"\n  export    = \"/srv/50%\"\n  automount = true\n"
+            &format!(
+                "  server    = \"{}\"\n  export    = \"/srv/50%\"\n  automount = true\n",
+                host.address
+            )
         )
     );
     let automount = format!("{escaped}.automount");
@@ -264,7 +273,7 @@ fn nfs_mount_round_trips_a_hostile_mount_point() {
             assert_eq!(show(host, "Where", &automount), path);
             assert_eq!(
                 show(host, "What", &format!("{escaped}.mount")),
-                "10.4.0.10:/srv/50%"
+                format!("{}:/srv/50%", host.address)
             );
             assert_eq!(systemctl(host, "is-active", &automount), "active");
             assert!(!host.exists("/tmp/pwned"), "a mount point ran a command");
@@ -280,4 +289,54 @@ fn nfs_mount_round_trips_a_hostile_mount_point() {
             assert!(!host.exists("/tmp/pwned"));
         })
         .run();
+}
+
+/// Every container is a host whose kernel offers no autofs and no NFS client, on every machine
+/// (the lab withholds both), so this runs everywhere: the plan fails on `automount` and on
+/// `fs_type`, naming the host and what it lacks, and nothing reaches the host. With the host
+/// known only after apply, plan cannot ask it; apply asks first and refuses in the same words,
+/// again before anything is written.
+#[test]
+fn nfs_mount_on_a_host_without_autofs_or_nfs_is_refused_at_plan() {
+    let lab = NfsLab::up(1);
+    let host = lab.host(0);
+    let workdir = Workdir::new("nfs_mount_capabilities");
+    let body = format!(
+        "  server    = \"{}\"\n  export    = \"/mnt/usb1\"\n  automount = true\n",
+        host.address
+    );
+    let expected = [
+        "Host cannot run automount units",
+        "has no /dev/autofs",
+        "Host has no NFS client support",
+        "fs-nfs",
+        host.address.as_str(),
+    ];
+    workdir.write_config(&format!(
+        "{}\n{}",
+        lab.provider(),
+        mount(&lab, "m", "/mnt/nfs", &body)
+    ));
+    let plan = workdir.expect_errors(Command::Plan, &expected);
+    assert!(
+        plan.contains("automount = true"),
+        "the diagnostic points at automount: {plan}"
+    );
+    assert_eq!(unit_file(host, "mnt-nfs.mount"), None);
+
+    // The host comes from a value known only after apply.
+    workdir.write_config(&format!(
+        "{}\nresource \"terraform_data\" \"host\" {{\n  input = \"{}\"\n}}\n\
+         resource \"homelab_nfs_mount\" \"m\" {{\n  host        = terraform_data.host.output\n  \
+         mount_point = \"/mnt/nfs\"\n{body}}}\n",
+        lab.provider(),
+        host.address
+    ));
+    workdir.expect_errors(Command::Apply, &expected);
+    assert_eq!(unit_file(host, "mnt-nfs.mount"), None);
+    assert_eq!(unit_file(host, "mnt-nfs.automount"), None);
+    assert_ne!(
+        systemctl(host, "is-enabled", "mnt-nfs.automount"),
+        "enabled"
+    );
 }

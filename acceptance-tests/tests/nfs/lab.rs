@@ -1,11 +1,14 @@
-//! The NFS tests' lab: nspawn hosts with nfs-kernel-server (exportfs, mount.nfs), looked at
-//! with OpenSSH's own client (never with the provider's code).
+//! The NFS tests' lab: hosts with nfs-kernel-server (exportfs, mount.nfs), looked at with
+//! OpenSSH's own client (never with the provider's code). Containers for what needs no kernel
+//! of its own (exports: exportfs keeps its table without nfsd; refusals on hosts without autofs
+//! or an NFS client, which every container is), QEMU VMs for what does (mount units, automounts).
 
 use acceptance_tests::cli::{REQUIRED_PROVIDERS, require_tf_acc};
-use acceptance_tests::lab::{Host, Lab, LabSpec};
+use acceptance_tests::lab::{Backend, Host, Lab, LabSpec};
 use acceptance_tests::ssh_host::{TestHost, hcl_string};
 
-/// The packages both NFS test files' hosts get: one list, so one cached image.
+/// The packages every NFS test's hosts get (tests/nfs_vm.rs and tests/lab_vm.rs too): one
+/// list, so one cached image per backend.
 pub(crate) const PACKAGES: &[&str] = &["nfs-kernel-server"];
 
 /// A lab of NFS hosts.
@@ -15,13 +18,24 @@ pub(crate) struct NfsLab {
 }
 
 impl NfsLab {
-    /// Boots `hosts` hosts.
+    /// Boots `hosts` containers: no autofs and no NFS client, on every machine.
     pub(crate) fn up(hosts: usize) -> NfsLab {
+        NfsLab::up_on(hosts, Backend::Nspawn)
+    }
+
+    /// Boots `hosts` QEMU VMs: Debian's kernel, with autofs and the NFS client and server.
+    #[allow(dead_code, reason = "tests/nfs_export.rs uses containers only")]
+    pub(crate) fn up_vms(hosts: usize) -> NfsLab {
+        NfsLab::up_on(hosts, Backend::Qemu)
+    }
+
+    fn up_on(hosts: usize, backend: Backend) -> NfsLab {
         require_tf_acc();
         let lab = Lab::up(LabSpec {
             hosts,
             packages: PACKAGES,
-            ..LabSpec::default()
+            backend,
+            boot_timeout: backend.default_boot_timeout(),
         })
         .expect("bring up the NFS lab");
         let hosts = lab.hosts().iter().map(oracle).collect();
