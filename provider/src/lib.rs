@@ -14,4 +14,5 @@ pub mod resources;
 pub mod router;
 pub mod server;
 pub mod ssh;
+pub mod systemd;
 pub mod tf;

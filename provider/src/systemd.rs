@@ -1,10 +1,10 @@
-//! systemd's path escaping (`systemd-escape --path`), which names a mount unit after its mount
-//! point: `/mnt/nfs` is `mnt-nfs.mount`. Pure, so the expected names are pinned by unit tests
-//! measured against systemd 252's own `systemd-escape --path`.
+//! systemd's unit names for paths (`systemd-escape --path`): `/mnt/nfs` is `mnt-nfs.mount`.
+//! Pure, so the expected names are pinned by unit tests measured against systemd 252's own
+//! `systemd-escape --path`; shared by every resource that names units or files after paths.
 
 /// Why a path has no unit name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum UnitNameError {
+pub enum UnitNameError {
     /// The path does not start with `/`.
     #[error("the path must be absolute")]
     NotAbsolute,
@@ -22,7 +22,7 @@ const UNIT_NAME_MAX: usize = 255;
 /// `systemd-escape --path PATH`: slashes at both ends and repeated slashes dropped, `/` becomes
 /// `-`, the root is `-`, and every byte but ASCII letters, digits, `:`, `_` and a `.` that does
 /// not start the name becomes `\xNN` (lowercase hex).
-pub(crate) fn escape_path(path: &str) -> Result<String, UnitNameError> {
+pub fn escape_path(path: &str) -> Result<String, UnitNameError> {
     if !path.starts_with('/') {
         return Err(UnitNameError::NotAbsolute);
     }
@@ -48,7 +48,7 @@ pub(crate) fn escape_path(path: &str) -> Result<String, UnitNameError> {
 }
 
 /// The unit's full name, `escape_path(path)` plus `.suffix`, checked against systemd's limit.
-pub(crate) fn unit_name(path: &str, suffix: &str) -> Result<String, UnitNameError> {
+pub fn unit_name(path: &str, suffix: &str) -> Result<String, UnitNameError> {
     let name = format!("{}.{suffix}", escape_path(path)?);
     if name.len() > UNIT_NAME_MAX {
         return Err(UnitNameError::TooLong(name));

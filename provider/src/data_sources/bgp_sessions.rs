@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 
 use crate::registry::{Context, DataSource};
-use crate::resources::bgp_router::{failed, required_asn, validate_asn};
 use crate::router::frr::Frr;
+use crate::router::resource_values::{failed, required_asn, validate_asn};
 use crate::router::{BgpBackend, SessionState};
 use crate::ssh::resource_config;
 use crate::tf::{Attribute, Block, Diagnostics, NestingMode, Schema, Type, Value};

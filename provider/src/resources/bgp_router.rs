@@ -6,8 +6,12 @@ use async_trait::async_trait;
 
 use crate::registry::{Context, Resource};
 use crate::router::frr::{self, Frr};
-use crate::router::{self, BgpBackend, Change, Instance, RouterError};
+use crate::router::resource_values::{
+    asn_attribute, asn_of, failed, required_asn, validate_asn, with_settings_defaults,
+};
+use crate::router::{self, BgpBackend, Change, Instance};
 use crate::ssh::resource_config;
+use crate::ssh::resource_config::split_host;
 use crate::tf::plan::PlannedChange;
 use crate::tf::{Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value};
 
@@ -98,7 +102,11 @@ impl Resource for BgpRouter {
                 .planned
                 .set_attr("id", Value::from(format!("{host}:{asn}")));
         }
-        check_connection(context, prior, config).await
+        context
+            .provider
+            .ssh
+            .check_connection(prior, config, &context.cancel)
+            .await
     }
 
     async fn create(
@@ -194,105 +202,6 @@ async fn set_instance(context: &Context, planned: &Value) -> Result<Value, Diagn
 
 fn id_of(state: &Value, asn: u32) -> String {
     format!("{}:{asn}", state.attr("host").as_str().unwrap_or_default())
-}
-
-/// The required `asn` attribute shared by the BGP resources; a change replaces the object.
-pub(crate) fn asn_attribute() -> Attribute {
-    Attribute::required("asn", Type::Number).requires_replace()
-}
-
-/// An AS number attribute as `u32`, when it is known and in range.
-pub(crate) fn asn_of(value: &Value, name: &str) -> Option<u32> {
-    value
-        .attr(name)
-        .as_i64()
-        .and_then(|n| u32::try_from(n).ok())
-        .filter(|n| *n > 0)
-}
-
-/// An AS number attribute that must be known (state and plans at apply).
-pub(crate) fn required_asn(value: &Value, name: &str) -> Result<u32, Diagnostics> {
-    asn_of(value, name).ok_or_else(|| {
-        Diagnostic::error(
-            format!("{name} not known"),
-            format!("{name} must be a known AS number here."),
-        )
-        .at(AttributePath::root(name))
-        .into()
-    })
-}
-
-/// Reports an AS number outside 1 to 4294967295.
-pub(crate) fn validate_asn(config: &Value, name: &str, diagnostics: &mut Diagnostics) {
-    let value = config.attr(name);
-    if value.is_known() && !value.is_null() && asn_of(config, name).is_none() {
-        diagnostics.push(
-            Diagnostic::error(
-                format!("Invalid {name}"),
-                "An AS number is a whole number from 1 to 4294967295.",
-            )
-            .at(AttributePath::root(name)),
-        );
-    }
-}
-
-/// Splits `HOST:REST`; an IPv6 host is written in brackets (`[fd00::1]:64500`).
-pub(crate) fn split_host(id: &str) -> Option<(&str, &str)> {
-    let (host, rest) = match id.strip_prefix('[') {
-        Some(bracketed) => {
-            let (host, rest) = bracketed.split_once(']')?;
-            (host, rest.strip_prefix(':')?)
-        }
-        None => id.split_once(':')?,
-    };
-    (!host.is_empty() && !rest.is_empty()).then_some((host, rest))
-}
-
-/// Fills unset FRR settings with their defaults (imported states have none).
-pub(crate) fn with_settings_defaults(mut state: Value) -> Value {
-    let defaults = frr::save_attributes()
-        .into_iter()
-        .chain(frr::daemon_attributes());
-    for attribute in defaults {
-        if let Value::Object(map) = &state
-            && map.contains_key(&attribute.name)
-            && state.attr(&attribute.name).is_null()
-            && let Some(default) = attribute.default
-        {
-            state.set_attr(&attribute.name, default);
-        }
-    }
-    state
-}
-
-/// New or changed connection settings are tried at plan time, so a wrong host key or an
-/// unreachable router fails the plan, not the apply.
-pub(crate) async fn check_connection(
-    context: &Context,
-    prior: &Value,
-    config: &Value,
-) -> Diagnostics {
-    let changed = prior.is_null()
-        || !config.attr("host").semantically_equal(prior.attr("host"))
-        || !config.attr("ssh").semantically_equal(prior.attr("ssh"));
-    if !changed || !config.attr("host").is_known() || !config.attr("ssh").is_fully_known() {
-        return Diagnostics::new();
-    }
-    let session = match context.provider.ssh.session_for(config, &context.cancel) {
-        Ok(session) => session,
-        Err(d) => return d,
-    };
-    match session.verify().await {
-        Ok(()) => Diagnostics::new(),
-        Err(e) => e
-            .to_diagnostic(&format!("connecting to {}", session.target().host))
-            .into(),
-    }
-}
-
-/// A router error as Terraform shows it; the error itself names the router.
-pub(crate) fn failed(doing: &str, error: RouterError) -> Diagnostics {
-    error.to_diagnostic(doing).into()
 }
 
 #[cfg(test)]

@@ -169,7 +169,11 @@ impl Resource for File {
                 planned.set_attr(name, prior.attr(name).clone());
             }
         }
-        check_connection(context, prior, config).await
+        context
+            .provider
+            .ssh
+            .check_connection(prior, config, &context.cancel)
+            .await
     }
 
     async fn create(
@@ -236,28 +240,6 @@ impl Resource for File {
 
     async fn import(&self, _context: &Context, id: &str) -> Result<Value, Diagnostics> {
         imported_state(&self.schema(), id)
-    }
-}
-
-/// New or changed connection settings are tried at plan time, so a wrong pinned key, an unknown
-/// host key or an unreachable host fails the plan instead of the apply. Unchanged settings were
-/// just used by the refresh.
-async fn check_connection(context: &Context, prior: &Value, config: &Value) -> Diagnostics {
-    let changed = prior.is_null()
-        || !config.attr("host").semantically_equal(prior.attr("host"))
-        || !config.attr("ssh").semantically_equal(prior.attr("ssh"));
-    if !changed || !config.attr("host").is_known() || !config.attr("ssh").is_fully_known() {
-        return Diagnostics::new();
-    }
-    let session = match context.provider.ssh.session_for(config, &context.cancel) {
-        Ok(session) => session,
-        Err(d) => return d,
-    };
-    match session.verify().await {
-        Ok(()) => Diagnostics::new(),
-        Err(e) => e
-            .to_diagnostic(&format!("connecting to {}", session.target().host))
-            .into(),
     }
 }
 

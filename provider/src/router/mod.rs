@@ -9,6 +9,7 @@
 
 pub mod frr;
 pub mod model;
+pub mod resource_values;
 
 use std::fmt;
 use std::time::{Duration, Instant};

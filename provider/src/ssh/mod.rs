@@ -24,6 +24,7 @@ pub mod escape;
 mod files;
 mod host_key;
 pub mod known_hosts;
+mod locks;
 mod pool;
 pub mod resource_config;
 mod session;
@@ -36,6 +37,7 @@ pub use config::SshDefaults;
 pub use error::SshError;
 pub use files::{FileMetadata, FileWrite, RemoteFile};
 pub use host_key::{HostKeyError, HostKeyPolicy, fingerprint, parse_pinned, pin_line};
+pub use locks::APT_LOCK;
 pub use pool::{DEFAULT_MAX_SESSIONS_PER_HOST, Pool};
 pub use session::Session;
 pub use target::{Auth, ENV_KEY_PASSPHRASE, Secret, Target, host_port};
@@ -67,6 +69,33 @@ impl Ssh {
     ) -> Result<Session<'_>, Diagnostics> {
         let target = resource_config::target_for_resource(&self.defaults, resource)?;
         Ok(self.session(target, cancel))
+    }
+
+    /// New or changed connection settings are tried at plan time, so a wrong host key or an
+    /// unreachable host fails the plan, not the apply: when `config`'s `host` or `ssh` block
+    /// differs from `prior`'s (or there is no prior) and both are known, connect and verify.
+    pub async fn check_connection(
+        &self,
+        prior: &Value,
+        config: &Value,
+        cancel: &CancellationToken,
+    ) -> Diagnostics {
+        let changed = prior.is_null()
+            || !config.attr("host").semantically_equal(prior.attr("host"))
+            || !config.attr("ssh").semantically_equal(prior.attr("ssh"));
+        if !changed || !config.attr("host").is_known() || !config.attr("ssh").is_fully_known() {
+            return Diagnostics::new();
+        }
+        let session = match self.session_for(config, cancel) {
+            Ok(session) => session,
+            Err(d) => return d,
+        };
+        match session.verify().await {
+            Ok(()) => Diagnostics::new(),
+            Err(e) => e
+                .to_diagnostic(&format!("connecting to {}", session.target().host))
+                .into(),
+        }
     }
 
     /// A session on any target.

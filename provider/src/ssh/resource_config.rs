@@ -119,6 +119,18 @@ pub fn target_for_resource(defaults: &SshDefaults, config: &Value) -> Result<Tar
     Ok(target)
 }
 
+/// Splits `HOST:REST`; an IPv6 host is written in brackets (`[fd00::1]:64500`).
+pub fn split_host(id: &str) -> Option<(&str, &str)> {
+    let (host, rest) = match id.strip_prefix('[') {
+        Some(bracketed) => {
+            let (host, rest) = bracketed.split_once(']')?;
+            (host, rest.strip_prefix(':')?)
+        }
+        None => id.split_once(':')?,
+    };
+    (!host.is_empty() && !rest.is_empty()).then_some((host, rest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,9 +13,9 @@ use async_trait::async_trait;
 use self::files::{OnHost, WriteError};
 use self::sources::{Sources, key_path, sha256_hex, sources_path};
 use crate::registry::{Context, Resource};
-use crate::resources::bgp_router::{check_connection, split_host};
-use crate::resources::packages::APT_LOCK;
+use crate::ssh::APT_LOCK;
 use crate::ssh::Session;
+use crate::ssh::resource_config::split_host;
 use crate::tf::plan::PlannedChange;
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Schema, Value, timeouts};
 
@@ -75,7 +75,11 @@ impl Resource for AptRepository {
                 prior.attr("index_sha256").clone()
             },
         );
-        check_connection(context, prior, config).await
+        context
+            .provider
+            .ssh
+            .check_connection(prior, config, &context.cancel)
+            .await
     }
 
     async fn create(

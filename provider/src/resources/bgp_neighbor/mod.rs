@@ -8,15 +8,14 @@ use async_trait::async_trait;
 
 use self::schema::{IPV4_UNICAST, PASSWORD_SET_OUTSIDE, POLICY_ATTRIBUTES};
 use crate::registry::{Context, Resource};
-use crate::resources::bgp_router::{
-    check_connection, failed, required_asn, split_host, with_settings_defaults,
-};
 use crate::router::frr::Frr;
+use crate::router::resource_values::{failed, required_asn, with_settings_defaults};
 use crate::router::{
     self, BgpBackend, Change, Ipv4UnicastPolicy, Neighbor, PasswordChange, Peer, Timers,
     WaitForEstablished,
 };
 use crate::ssh::Secret;
+use crate::ssh::resource_config::split_host;
 use crate::tf::plan::PlannedChange;
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Schema, Value, duration};
 
@@ -58,7 +57,11 @@ impl Resource for BgpNeighbor {
             }
             _ => planned.set_attr("peer_group", Value::unknown()),
         }
-        check_connection(context, prior, config).await
+        context
+            .provider
+            .ssh
+            .check_connection(prior, config, &context.cancel)
+            .await
     }
 
     async fn create(

@@ -1,8 +1,8 @@
 //! `homelab_bgp_neighbor`'s schema and its checks, which name the attribute of any bad value
 //! before anything reaches the router.
 
-use crate::resources::bgp_router::{asn_attribute, validate_asn};
 use crate::router::frr;
+use crate::router::resource_values::{asn_attribute, validate_asn};
 use crate::router::{Peer, Prefix};
 use crate::ssh::resource_config;
 use crate::tf::{

@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use crate::resources::nfs_mount::unit_name::escape_path;
+use crate::systemd::escape_path;
 
 /// Where exportfs reads drop-in files; only names ending in `.exports` count.
 pub(crate) const EXPORTS_DIR: &str = "/etc/exports.d";

@@ -6,7 +6,6 @@ use super::exports_line::{check_client, check_path, exports_file};
 use super::options::{check_options, has_subtree_option};
 use super::schema::CREATE_PATH;
 use crate::registry::Context;
-use crate::resources::bgp_router::check_connection;
 use crate::ssh::resource_config;
 use crate::tf::plan::PlannedChange;
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
@@ -155,7 +154,11 @@ pub(super) async fn modify_plan(
         _ => planned.set_attr("file", Value::unknown()),
     }
     planned.set_attr("active", true.into());
-    check_connection(context, prior, config).await
+    context
+        .provider
+        .ssh
+        .check_connection(prior, config, &context.cancel)
+        .await
 }
 
 /// A user value cut to a length a diagnostic can show.

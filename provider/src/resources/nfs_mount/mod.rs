@@ -8,7 +8,6 @@ mod plan;
 mod read;
 mod schema;
 pub(crate) mod unit_file;
-pub(crate) mod unit_name;
 
 use async_trait::async_trait;
 

@@ -3,10 +3,9 @@
 
 use super::capability;
 use super::unit_file::{FS_TYPES, check_export, check_mount_point, check_option, check_server};
-use super::unit_name::unit_name;
 use crate::registry::Context;
-use crate::resources::bgp_router::check_connection;
 use crate::ssh::resource_config;
+use crate::systemd::unit_name;
 use crate::tf::plan::PlannedChange;
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
 
@@ -80,7 +79,11 @@ pub(super) async fn modify_plan(
     planned.set_attr("enabled", true.into());
     planned.set_attr("active", true.into());
     if !capabilities_need_checking(prior, config, planned) {
-        return check_connection(context, prior, config).await;
+        return context
+            .provider
+            .ssh
+            .check_connection(prior, config, &context.cancel)
+            .await;
     }
     // The probe connects too, so it also stands for the connection check.
     let session = match context.provider.ssh.session_for(config, &context.cancel) {

@@ -2,9 +2,9 @@
 //! state they make.
 
 use super::unit_file::{MountSpec, parse_automount_where, parse_mount};
-use super::unit_name::unit_name;
 use crate::registry::Context;
 use crate::ssh::{Command, Session};
+use crate::systemd::unit_name;
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Schema, Value};
 
 /// Where the units are written.
@@ -55,7 +55,7 @@ impl MountView {
 
 /// The names of a mount point's two units.
 pub(super) fn unit_names(mount_point: &str) -> Result<(String, String), Diagnostics> {
-    let invalid = |e: super::unit_name::UnitNameError| {
+    let invalid = |e: crate::systemd::UnitNameError| {
         Diagnostics::from(
             Diagnostic::error("Invalid mount_point", e.to_string())
                 .at(AttributePath::root("mount_point")),

@@ -150,7 +150,7 @@ pub(crate) fn check_mount_point(path: &str) -> Result<(), String> {
         return Err("the mount point must be normalized: no empty, \".\" or \"..\" components, no trailing /".into());
     }
     check_unit_value(path)?;
-    super::unit_name::unit_name(path, "automount")
+    crate::systemd::unit_name(path, "automount")
         .map(|_| ())
         .map_err(|e| e.to_string())
 }

@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use super::APT_LOCK;
 use super::apt::{self, AptError};
 use super::model::{Desired, Transaction, Wanted};
 use super::plan::{check_transaction, dropped_packages, names};
 use super::read::state_from_host;
 use super::schema::{self, desired};
 use crate::registry::Context;
+use crate::ssh::APT_LOCK;
 use crate::ssh::Session;
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value, timeouts};
 

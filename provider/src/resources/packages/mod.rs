@@ -19,10 +19,6 @@ use crate::registry::{Context, Resource};
 use crate::tf::plan::PlannedChange;
 use crate::tf::{Diagnostics, Schema, Value};
 
-/// The path every apt and dpkg change on a host is serialized on (the lock apt itself takes
-/// for a whole transaction), so two resources on one host never run apt at the same time.
-pub(crate) const APT_LOCK: &str = "/var/lib/dpkg/lock-frontend";
-
 /// The `homelab_packages` resource.
 pub struct Packages;
 

@@ -8,7 +8,6 @@ use super::apt::{self, AptError};
 use super::model::{Desired, HostPackages, Transaction, Wanted};
 use super::schema::{desired, package_path};
 use crate::registry::Context;
-use crate::resources::bgp_router::check_connection;
 use crate::ssh::Session;
 use crate::tf::plan::PlannedChange;
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
@@ -27,7 +26,11 @@ pub(super) async fn modify_plan(
         "id",
         id_for(config).map_or_else(Value::unknown, Value::from),
     );
-    let mut diagnostics = check_connection(context, prior, config).await;
+    let mut diagnostics = context
+        .provider
+        .ssh
+        .check_connection(prior, config, &context.cancel)
+        .await;
     let Some(wanted) = desired(config) else {
         mark_unknown_versions(planned, config);
         return diagnostics;

@@ -4,7 +4,7 @@ use super::apt;
 use super::model::{HostPackages, check_package_name, check_version};
 use super::plan::id_for;
 use crate::registry::Context;
-use crate::resources::bgp_router::split_host;
+use crate::ssh::resource_config::split_host;
 use crate::tf::{Diagnostic, Diagnostics, Schema, Value};
 
 pub(super) async fn read(context: &Context, state: &Value) -> Result<Option<Value>, Diagnostics> {
