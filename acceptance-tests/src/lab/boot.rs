@@ -133,11 +133,12 @@ pub(crate) fn wait_for_sshd(
 ///   (`--private-network`), and the environment switch that does so for ours also hides the
 ///   real `/sys`. Everything else in `/proc/sys` stays read-only, so a `vm.*` value is really
 ///   refused.
-/// - modprobe knowing the kernel: the image has no module files, but the kernel has overlay,
-///   bridge and br_netfilter built in (`/sys/module/overlay`, `/sys/module/bridge`,
-///   `/proc/sys/net/bridge`); like a Debian kernel package, `/lib/modules/$(uname -r)/
-///   modules.builtin` lists exactly those found built in and depmod runs when the image has
-///   kmod. A built-in module then "loads", an unknown one fails, as on a real host.
+/// - modprobe knowing a kernel: the image has no module files; like a Debian kernel package,
+///   `/lib/modules/$(uname -r)/modules.builtin` lists overlay, bridge and br_netfilter as built
+///   in (the kernels of these machines have them built in, but the list is fixed rather than
+///   read from the machine, so a container answers the same on every machine) and depmod runs
+///   when the image has kmod. Those modules then "load", an unknown one fails, as on a real
+///   host; loading and unloading for real is the VMs' job.
 /// - no NFS client, on every machine: a machine kernel with NFS built in would list `nfs` in
 ///   the `/proc/filesystems` its containers share; a filtered copy is bound over it, so a
 ///   container answers "no NFS client" the same way everywhere (NFS is tested on the QEMU VMs).
@@ -149,10 +150,8 @@ pub(crate) fn prepare_container(ssh: &mut Command) -> LabResult<()> {
 const PREPARE_CONTAINER: &str = "set -e
 mount --bind /proc/sys/net /proc/sys/net; mount -o remount,bind,rw /proc/sys/net
 d=/lib/modules/$(uname -r); mkdir -p \"$d\"
-{ if [ -d /sys/module/overlay ]; then echo kernel/fs/overlayfs/overlay.ko; fi
-  if [ -d /sys/module/bridge ]; then echo kernel/net/bridge/bridge.ko; fi
-  if [ -d /proc/sys/net/bridge ]; then echo kernel/net/bridge/br_netfilter.ko; fi
-} > \"$d/modules.builtin\"
+printf '%s\\n' kernel/fs/overlayfs/overlay.ko kernel/net/bridge/bridge.ko \\
+  kernel/net/bridge/br_netfilter.ko > \"$d/modules.builtin\"
 if command -v depmod >/dev/null; then depmod 2>/dev/null; fi
 if grep -qwE 'nfs4?' /proc/filesystems; then
   grep -vwE 'nfs4?' /proc/filesystems > /run/homelab-filesystems
