@@ -32,11 +32,22 @@ macro_rules! not_null {
 pub(super) struct ValueDeserializer<'a> {
     value: &'a Value,
     path: AttributePath,
+    /// An unknown value reads into an `Option` as `None` (the planned state at apply).
+    unknown_as_null: bool,
 }
 
 impl<'a> ValueDeserializer<'a> {
     pub(super) fn new(value: &'a Value, path: AttributePath) -> ValueDeserializer<'a> {
-        ValueDeserializer { value, path }
+        ValueDeserializer {
+            value,
+            path,
+            unknown_as_null: false,
+        }
+    }
+
+    pub(super) fn unknown_as_null(mut self) -> ValueDeserializer<'a> {
+        self.unknown_as_null = true;
+        self
     }
 
     fn unknown(&self) -> ModelError {
@@ -86,18 +97,21 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
                     elements: elements.iter(),
                     index: 0,
                     path: self.path,
+                    unknown_as_null: self.unknown_as_null,
                 }),
             Value::Map(entries) => visitor.visit_map(Entries {
                 entries: entries.iter().map(|(k, v)| (k.as_str(), v)).collect(),
                 next: 0,
                 path: self.path,
                 keyed: true,
+                unknown_as_null: self.unknown_as_null,
             }),
             Value::Object(attributes) => visitor.visit_map(Entries {
                 entries: attributes.iter().map(|(k, v)| (k.as_str(), v)).collect(),
                 next: 0,
                 path: self.path,
                 keyed: false,
+                unknown_as_null: self.unknown_as_null,
             }),
         };
         result.map_err(|e| e.at(&path))
@@ -106,6 +120,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ModelError> {
         match self.value {
             Value::Null => visitor.visit_none(),
+            Value::Unknown(_) if self.unknown_as_null => visitor.visit_none(),
             Value::Unknown(_) => Err(self.unknown()),
             _ => visitor.visit_some(self),
         }
@@ -156,6 +171,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
                         next: 0,
                         path: self.path,
                         keyed: false,
+                        unknown_as_null: self.unknown_as_null,
                     })
                     .map_err(|e| e.at(&path))
             }
@@ -208,6 +224,7 @@ struct Elements<'a> {
     elements: std::slice::Iter<'a, Value>,
     index: i64,
     path: AttributePath,
+    unknown_as_null: bool,
 }
 
 impl<'de> de::SeqAccess<'de> for Elements<'_> {
@@ -222,9 +239,13 @@ impl<'de> de::SeqAccess<'de> for Elements<'_> {
         };
         let path = self.path.clone().index(self.index);
         self.index += 1;
-        seed.deserialize(ValueDeserializer::new(value, path.clone()))
-            .map(Some)
-            .map_err(|e| e.at(&path))
+        seed.deserialize(ValueDeserializer {
+            value,
+            path: path.clone(),
+            unknown_as_null: self.unknown_as_null,
+        })
+        .map(Some)
+        .map_err(|e| e.at(&path))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -239,6 +260,7 @@ struct Entries<'a> {
     path: AttributePath,
     /// Map entries are paths by key (`tags["a"]`), object attributes by name (`ssh.port`).
     keyed: bool,
+    unknown_as_null: bool,
 }
 
 impl<'de> de::MapAccess<'de> for Entries<'_> {
@@ -266,8 +288,12 @@ impl<'de> de::MapAccess<'de> for Entries<'_> {
         } else {
             self.path.clone().attr(key)
         };
-        seed.deserialize(ValueDeserializer::new(value, path.clone()))
-            .map_err(|e| e.at(&path))
+        seed.deserialize(ValueDeserializer {
+            value,
+            path: path.clone(),
+            unknown_as_null: self.unknown_as_null,
+        })
+        .map_err(|e| e.at(&path))
     }
 
     fn size_hint(&self) -> Option<usize> {

@@ -5,7 +5,9 @@
 //!   attribute the value lacks reads as null), lists, sets and tuples into sequences, maps into
 //!   maps, null into `Option::None`, strings into unit enum variants. An unknown value reads only
 //!   into [`Planned`]; anywhere else it is an error naming the attribute's path, so apply and
-//!   read code, whose models have no `Planned` fields, can never see one.
+//!   read code, whose models have no `Planned` fields, can never see one. At apply, the planned
+//!   state's computed attributes may still be unknown: [`from_planned_value`] reads them as
+//!   `None` (the provider fills them in).
 //! - [`to_value`] writes a `Serialize` type back as a `Value` of the schema's type: sequences
 //!   become sets where the type says set, `None` becomes null, [`Planned::Unknown`] unknown, and
 //!   attributes the model leaves out become null.
@@ -36,9 +38,37 @@ pub use error::ModelError;
 pub use planned::Planned;
 pub use shape::Shape;
 
+/// A model type of a resource or data source, traced: what the registry's test checks against
+/// the type's schema.
+#[derive(Debug)]
+pub struct ModelShape {
+    /// The Rust type's name, for messages.
+    pub name: &'static str,
+    /// Its shape, or why it could not be traced.
+    pub shape: Result<Shape, String>,
+}
+
+impl ModelShape {
+    /// Traces `T`.
+    pub fn of<T: DeserializeOwned>() -> ModelShape {
+        ModelShape {
+            name: std::any::type_name::<T>(),
+            shape: Shape::of::<T>(),
+        }
+    }
+}
+
 /// Reads a value into a model; the error names the attribute's path.
 pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, ModelError> {
     T::deserialize(de::ValueDeserializer::new(value, AttributePath::default()))
+        .map_err(ModelError::finish)
+}
+
+/// Reads the planned state at apply into a model of plain values: a computed attribute that is
+/// still unknown (the provider decides it now) reads as `None`, as an unset one does. An
+/// unknown value anywhere a model has no `Option` is still an error.
+pub fn from_planned_value<T: DeserializeOwned>(value: &Value) -> Result<T, ModelError> {
+    T::deserialize(de::ValueDeserializer::new(value, AttributePath::default()).unknown_as_null())
         .map_err(ModelError::finish)
 }
 

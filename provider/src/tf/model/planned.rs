@@ -58,6 +58,13 @@ impl<T> Planned<Option<T>> {
     }
 }
 
+/// An optional attribute starts unset.
+impl<T> Default for Planned<Option<T>> {
+    fn default() -> Self {
+        Planned::Known(None)
+    }
+}
+
 impl Planned<Option<String>> {
     /// The text, when known and not null.
     pub fn as_str(&self) -> Option<&str> {

@@ -187,6 +187,17 @@ fn unknowns_read_only_into_planned() {
 }
 
 #[test]
+fn at_apply_computed_unknowns_read_as_none_but_required_ones_still_fail() {
+    let mut planned = value();
+    planned.set_attr("port", Value::unknown());
+    let server: Server = from_planned_value(&planned).unwrap();
+    assert_eq!(server.port, None);
+    planned.set_attr("host", Value::unknown());
+    let error = from_planned_value::<Server>(&planned).unwrap_err();
+    assert_eq!(error.path().to_string(), "host");
+}
+
+#[test]
 fn a_plan_written_back_keeps_terraforms_refinements() {
     let refined = Value::Unknown(Refinements {
         not_null: Some(true),
