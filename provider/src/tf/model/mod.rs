@@ -16,10 +16,12 @@
 //!
 //! Numbers: whole numbers read into any integer type that holds them (a value out of range is
 //! an error, never wrapped), any number into `f32`/`f64`; numbers beyond 64 bits read only into
-//! `f64` as the nearest float. Integers up to `u64` and floats write back exactly.
+//! `f64` as the nearest float. Integers up to `u64` and floats write back exactly. A field of
+//! type [`Number`](crate::tf::Number) keeps the number as Terraform sent it.
 
 mod de;
 mod error;
+mod number;
 mod planned;
 mod ser;
 mod shape;

@@ -415,3 +415,27 @@ fn untraceable_models_are_reported() {
     let error = Shape::of::<Loose>().unwrap_err();
     assert!(error.contains("anything"), "{error}");
 }
+
+#[test]
+fn a_number_field_keeps_the_number_as_written() {
+    #[derive(Debug, Serialize, Deserialize)]
+    struct Ttl {
+        ttl: Option<Number>,
+    }
+    let read: Ttl = from_value(&Value::object([(
+        "ttl",
+        Value::Number(Number::Float(60.5)),
+    )]))
+    .unwrap();
+    assert_eq!(
+        read.ttl.as_ref().map(ToString::to_string).as_deref(),
+        Some("60.5")
+    );
+    let t = Type::object([("ttl", Type::Number)]);
+    assert_eq!(
+        to_value(&read, &t).unwrap().attr("ttl"),
+        &Value::Number(Number::Float(60.5))
+    );
+    let block = Block::new("", vec![Attribute::optional("ttl", Type::Number)]);
+    assert!(Shape::of::<Ttl>().unwrap().check_against(&block).is_empty());
+}
