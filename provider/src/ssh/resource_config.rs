@@ -45,8 +45,9 @@ pub fn resource_block() -> NestedBlock {
     )
 }
 
-/// The `ssh` block as apply and read code see it: every value known.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The `ssh` block as apply and read code see it: every value known. Its `Debug` leaves the
+/// private key out.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SshOverride {
     /// SSH port; checked to be 1-65535 at validate.
     pub port: Option<i64>,
@@ -62,8 +63,9 @@ pub struct SshOverride {
     pub sudo: Option<bool>,
 }
 
-/// The `ssh` block at plan time, when any value may still be unknown.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The `ssh` block at plan time, when any value may still be unknown. Its `Debug` leaves the
+/// private key out.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedSshOverride {
     /// SSH port.
     pub port: Planned<Option<i64>>,
@@ -77,6 +79,40 @@ pub struct PlannedSshOverride {
     pub private_key_path: Planned<Option<String>>,
     /// Commands through `sudo -n`.
     pub sudo: Planned<Option<bool>>,
+}
+
+impl std::fmt::Debug for SshOverride {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshOverride")
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("host_key", &self.host_key)
+            .field(
+                "private_key",
+                &self.private_key.as_ref().map(|_| "(sensitive)"),
+            )
+            .field("private_key_path", &self.private_key_path)
+            .field("sudo", &self.sudo)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for PlannedSshOverride {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let private_key = match &self.private_key {
+            Planned::Known(Some(_)) => "(sensitive)",
+            Planned::Known(None) => "None",
+            Planned::Unknown => "Unknown",
+        };
+        f.debug_struct("PlannedSshOverride")
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("host_key", &self.host_key)
+            .field("private_key", &private_key)
+            .field("private_key_path", &self.private_key_path)
+            .field("sudo", &self.sudo)
+            .finish()
+    }
 }
 
 impl PlannedSshOverride {
@@ -307,6 +343,19 @@ mod tests {
             target_for_resource(&defaults, &Value::object([("host", "n1".into())])).unwrap();
         assert_eq!(plain.display(), "root@n1:22");
         assert_eq!(plain.auth.private_key, Some(Secret::new("provider key")));
+    }
+
+    #[test]
+    fn the_private_key_stays_out_of_debug_output() {
+        let ssh = SshOverride {
+            private_key: Some("-----BEGIN OPENSSH PRIVATE KEY----- secret".into()),
+            ..SshOverride::default()
+        };
+        let planned = PlannedSshOverride::from(&ssh);
+        for text in [format!("{ssh:?}"), format!("{planned:?}")] {
+            assert!(!text.contains("secret"), "{text}");
+            assert!(text.contains("(sensitive)"), "{text}");
+        }
     }
 
     #[test]
