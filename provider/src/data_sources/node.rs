@@ -1,13 +1,50 @@
 //! `homelab_node` (data source): facts about a host, gathered over SSH in one round trip.
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 use crate::registry::{Context, DataSource};
+use crate::ssh::resource_config::{PlannedSshOverride, SshOverride, validate_host_and_ssh};
 use crate::ssh::{self, Command};
+use crate::tf::model::{self as typed, ModelShape, Planned};
 use crate::tf::{Attribute, Block, Diagnostic, Diagnostics, Schema, Type, Value};
 
 /// The `homelab_node` data source.
 pub struct Node;
+
+/// The configuration at read, and the facts read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct NodeModel {
+    host: String,
+    hostname: Option<String>,
+    os_id: Option<String>,
+    os_version: Option<String>,
+    kernel: Option<String>,
+    architecture: Option<String>,
+    default_ipv4: Option<String>,
+    machine_id: Option<String>,
+    cpu_count: Option<i64>,
+    memory_bytes: Option<i64>,
+    id: Option<String>,
+    ssh: Option<SshOverride>,
+}
+
+/// The configuration at validate, where any value may still be unknown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PlannedNode {
+    host: Planned<String>,
+    hostname: Planned<Option<String>>,
+    os_id: Planned<Option<String>>,
+    os_version: Planned<Option<String>>,
+    kernel: Planned<Option<String>>,
+    architecture: Planned<Option<String>>,
+    default_ipv4: Planned<Option<String>>,
+    machine_id: Planned<Option<String>>,
+    cpu_count: Planned<Option<i64>>,
+    memory_bytes: Planned<Option<i64>>,
+    id: Planned<Option<String>>,
+    ssh: Planned<Option<PlannedSshOverride>>,
+}
 
 /// Prints one `key=value` line per fact. A fixed script: the host name reaches it only as the
 /// SSH destination, never as text. `ip route get` looks a route up without sending anything.
@@ -80,12 +117,30 @@ impl DataSource for Node {
         }
     }
 
+    fn models(&self) -> Vec<ModelShape> {
+        vec![
+            ModelShape::of::<NodeModel>(),
+            ModelShape::of::<PlannedNode>(),
+        ]
+    }
+
     fn validate(&self, config: &Value) -> Diagnostics {
-        ssh::resource_config::validate_resource(config)
+        match typed::from_value::<PlannedNode>(config) {
+            Ok(config) => validate_host_and_ssh(
+                config.host.known().map(String::as_str),
+                config.ssh.known().and_then(Option::as_ref),
+            ),
+            Err(e) => e.into(),
+        }
     }
 
     async fn read(&self, context: &Context, config: &Value) -> Result<Value, Diagnostics> {
-        let session = context.provider.ssh.session_for(config, &context.cancel)?;
+        let config: NodeModel = typed::from_value(config)?;
+        let session =
+            context
+                .provider
+                .ssh
+                .session_to(&config.host, config.ssh.as_ref(), &context.cancel)?;
         let host = session.target().host.clone();
         let output = session
             .run_checked(&Command::shell_script(FACTS_SCRIPT))
@@ -97,20 +152,20 @@ impl DataSource for Node {
                 format!("reading facts of {host}: {detail}"),
             ))
         })?;
-        let mut state = Value::object([
-            ("host", config.attr("host").clone()),
-            ("ssh", config.attr("ssh").clone()),
-            ("id", Value::from(host)),
-        ]);
-        for (name, _) in TEXT_FACTS {
-            state.set_attr(name, facts.text(name).into());
-        }
-        state.set_attr("cpu_count", facts.number("cpu_count").into());
-        state.set_attr(
-            "memory_bytes",
-            facts.number("memory_kib").map(|kib| kib * 1024).into(),
-        );
-        Ok(state)
+        let state = NodeModel {
+            hostname: facts.text("hostname"),
+            os_id: facts.text("os_id"),
+            os_version: facts.text("os_version"),
+            kernel: facts.text("kernel"),
+            architecture: facts.text("architecture"),
+            default_ipv4: facts.text("default_ipv4"),
+            machine_id: facts.text("machine_id"),
+            cpu_count: facts.number("cpu_count"),
+            memory_bytes: facts.number("memory_kib").map(|kib| kib * 1024),
+            id: Some(host),
+            ..config
+        };
+        Ok(typed::to_value(&state, &self.schema().block.value_type())?)
     }
 }
 

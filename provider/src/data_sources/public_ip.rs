@@ -1,13 +1,33 @@
 //! `homelab_public_ip`: the home's public address, as the provider's echo sources see it.
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 use crate::public_ip::IpVersion;
 use crate::registry::{Context, DataSource};
+use crate::tf::model::{self as typed, ModelShape, Planned};
 use crate::tf::{Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value};
 
 /// The `homelab_public_ip` data source.
 pub struct PublicIp;
+
+/// The data source's configuration at read, and its result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct PublicIpModel {
+    ip_version: Option<String>,
+    ip: Option<String>,
+    source: Option<String>,
+    id: Option<String>,
+}
+
+/// The configuration at validate, where `ip_version` may still be unknown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PlannedPublicIp {
+    ip_version: Planned<Option<String>>,
+    ip: Planned<Option<String>>,
+    source: Planned<Option<String>>,
+    id: Planned<Option<String>>,
+}
 
 #[async_trait]
 impl DataSource for PublicIp {
@@ -36,16 +56,28 @@ impl DataSource for PublicIp {
         }
     }
 
+    fn models(&self) -> Vec<ModelShape> {
+        vec![
+            ModelShape::of::<PublicIpModel>(),
+            ModelShape::of::<PlannedPublicIp>(),
+        ]
+    }
+
     fn validate(&self, config: &Value) -> Diagnostics {
+        let config: PlannedPublicIp = match typed::from_value(config) {
+            Ok(config) => config,
+            Err(e) => return e.into(),
+        };
         let mut diagnostics = Diagnostics::new();
-        if let Err(d) = ip_version(config) {
+        if let Err(d) = ip_version(config.ip_version.as_str()) {
             diagnostics.push(d);
         }
         diagnostics
     }
 
     async fn read(&self, context: &Context, config: &Value) -> Result<Value, Diagnostics> {
-        let version = ip_version(config).map_err(Diagnostics::from)?;
+        let config: PublicIpModel = typed::from_value(config)?;
+        let version = ip_version(config.ip_version.as_deref()).map_err(Diagnostics::from)?;
         let found = context
             .provider
             .public_ip(version, &context.cancel)
@@ -57,35 +89,26 @@ impl DataSource for PublicIp {
                 ))
             })?;
         let ip = found.ip.to_string();
-        Ok(Value::object([
-            ("ip_version", config.attr("ip_version").clone()),
-            ("ip", Value::from(ip.clone())),
-            ("source", Value::from(found.source)),
-            ("id", Value::from(ip)),
-        ]))
+        let state = PublicIpModel {
+            ip_version: config.ip_version,
+            ip: Some(ip.clone()),
+            source: Some(found.source),
+            id: Some(ip),
+        };
+        Ok(typed::to_value(&state, &self.schema().block.value_type())?)
     }
 }
 
-fn ip_version(config: &Value) -> Result<IpVersion, Diagnostic> {
-    match config.attr("ip_version") {
-        Value::Null | Value::Unknown(_) => Ok(IpVersion::V4),
-        Value::String(s) if s == "ipv4" => Ok(IpVersion::V4),
-        Value::String(s) if s == "ipv6" => Ok(IpVersion::V6),
-        other => Err(Diagnostic::error(
+/// The configured family; unset (or not yet known) is IPv4.
+fn ip_version(configured: Option<&str>) -> Result<IpVersion, Diagnostic> {
+    match configured {
+        None | Some("ipv4") => Ok(IpVersion::V4),
+        Some("ipv6") => Ok(IpVersion::V6),
+        Some(other) => Err(Diagnostic::error(
             "Invalid IP version",
-            format!(
-                "ip_version must be \"ipv4\" or \"ipv6\", not {}",
-                describe(other)
-            ),
+            format!("ip_version must be \"ipv4\" or \"ipv6\", not {other:?}"),
         )
         .at(AttributePath::root("ip_version"))),
-    }
-}
-
-fn describe(value: &Value) -> String {
-    match value {
-        Value::String(s) => format!("{s:?}"),
-        other => format!("{other:?}"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `homelab_file`: a file on a host, written atomically with its owner and mode, read back on
 //! every refresh so hand edits and deletions show up in the plan.
 
+mod model;
 mod values;
 
 use async_trait::async_trait;
@@ -8,12 +9,14 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::registry::{Context, Resource};
+use crate::ssh::resource_config::{PlannedSshOverride, validate_host_and_ssh};
 use crate::ssh::{self, FileWrite, SshError};
+use crate::tf::model::{self as typed, ModelShape, Planned};
 use crate::tf::plan::PlannedChange;
 use crate::tf::{Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value};
+use model::{FileModel, PlannedFile};
 use values::{
-    CONTENT_SOURCES, check_path, desired_content, imported_state, sha256_hex, state_from_host,
-    valid_mode,
+    check_path, desired_content, imported_state, sha256_hex, state_from_host, valid_mode,
 };
 
 /// The `homelab_file` resource.
@@ -82,66 +85,18 @@ impl Resource for File {
         }
     }
 
+    fn models(&self) -> Vec<ModelShape> {
+        vec![
+            ModelShape::of::<FileModel>(),
+            ModelShape::of::<PlannedFile>(),
+        ]
+    }
+
     fn validate(&self, config: &Value) -> Diagnostics {
-        let mut diagnostics = ssh::resource_config::validate_resource(config);
-        if let Some(path) = config.attr("path").as_str()
-            && let Err(reason) = check_path(path)
-        {
-            diagnostics.push(
-                Diagnostic::error("Invalid path", format!("{path:?}: {reason}"))
-                    .at(AttributePath::root("path")),
-            );
+        match typed::from_value::<PlannedFile>(config) {
+            Ok(config) => validate(&config),
+            Err(e) => e.into(),
         }
-        let set: Vec<&str> = CONTENT_SOURCES
-            .into_iter()
-            .filter(|name| !config.attr(name).is_null())
-            .collect();
-        if set.len() != 1 {
-            diagnostics.push(Diagnostic::error(
-                "Exactly one content attribute required",
-                format!(
-                    "Set exactly one of content, content_base64 and source; {} set.",
-                    if set.is_empty() {
-                        "none is".to_owned()
-                    } else {
-                        format!("{} are", set.join(" and "))
-                    }
-                ),
-            ));
-        }
-        if let Some(text) = config.attr("content_base64").as_str()
-            && let Err(e) = STANDARD.decode(text)
-        {
-            diagnostics.push(
-                Diagnostic::error("Invalid base64", e.to_string())
-                    .at(AttributePath::root("content_base64")),
-            );
-        }
-        if let Some(mode) = config.attr("mode").as_str()
-            && !valid_mode(mode)
-        {
-            diagnostics.push(
-                Diagnostic::error(
-                    "Invalid mode",
-                    format!("{mode:?} is not an octal mode like \"0644\" (3 or 4 digits 0-7)"),
-                )
-                .at(AttributePath::root("mode")),
-            );
-        }
-        for name in ["owner", "group"] {
-            if let Some(value) = config.attr(name).as_str()
-                && (value.is_empty() || value.contains(|c: char| c == ':' || c.is_whitespace()))
-            {
-                diagnostics.push(
-                    Diagnostic::error(
-                        format!("Invalid {name}"),
-                        format!("{value:?} is not a user or group name or id"),
-                    )
-                    .at(AttributePath::root(name)),
-                );
-            }
-        }
-        diagnostics
     }
 
     async fn modify_plan(
@@ -151,29 +106,9 @@ impl Resource for File {
         config: &Value,
         change: &mut PlannedChange,
     ) -> Diagnostics {
-        let planned = &mut change.planned;
-        if let (Some(host), Some(path)) =
-            (config.attr("host").as_str(), config.attr("path").as_str())
-        {
-            planned.set_attr("id", Value::from(format!("{host}:{path}")));
-        }
-        match desired_content(config) {
-            Ok(Some(bytes)) => planned.set_attr("sha256", Value::from(sha256_hex(&bytes))),
-            Ok(None) => planned.set_attr("sha256", Value::unknown()),
-            Err(d) => return d.into(),
-        }
-        // Unset owner and group keep what the file has: an update never changes them.
-        let replacing = !change.requires_replace.is_empty();
-        for name in ["owner", "group"] {
-            if config.attr(name).is_null() && !prior.is_null() && !replacing {
-                planned.set_attr(name, prior.attr(name).clone());
-            }
-        }
-        context
-            .provider
-            .ssh
-            .check_connection(prior, config, &context.cancel)
+        plan(context, prior, config, change)
             .await
+            .unwrap_or_else(|diagnostics| diagnostics)
     }
 
     async fn create(
@@ -182,12 +117,17 @@ impl Resource for File {
         planned: &Value,
         config: &Value,
     ) -> Result<Value, Diagnostics> {
-        write(context, planned, config).await
+        let planned: FileModel = typed::from_planned_value(planned)?;
+        let config: FileModel = typed::from_value(config)?;
+        let session = session(context, &planned)?;
+        let state = write(&session, planned, config.create_directories).await?;
+        Ok(typed::to_value(&state, &state_type())?)
     }
 
     async fn read(&self, context: &Context, state: &Value) -> Result<Option<Value>, Diagnostics> {
-        let session = context.provider.ssh.session_for(state, &context.cancel)?;
-        let path = required_str(state, "path")?;
+        let state: FileModel = typed::from_value(state)?;
+        let session = session(context, &state)?;
+        let path = &state.path;
         let Some(file) = session
             .read_file(path)
             .await
@@ -195,12 +135,8 @@ impl Resource for File {
         else {
             return Ok(None);
         };
-        Ok(Some(state_from_host(
-            state,
-            &file,
-            session.target().host.as_str(),
-            path,
-        )))
+        let new = state_from_host(&state, &file, session.target().host.as_str(), path);
+        Ok(Some(typed::to_value(&new, &state_type())?))
     }
 
     async fn update(
@@ -210,26 +146,32 @@ impl Resource for File {
         planned: &Value,
         config: &Value,
     ) -> Result<Value, Diagnostics> {
-        let unchanged = ["sha256", "mode", "owner", "group"]
-            .iter()
-            .all(|name| planned.attr(name).is_known() && planned.attr(name) == prior.attr(name));
+        let prior: FileModel = typed::from_value(prior)?;
+        let planned: FileModel = typed::from_planned_value(planned)?;
+        let config: FileModel = typed::from_value(config)?;
+        let session = session(context, &planned)?;
+        let unchanged = planned.sha256 == prior.sha256
+            && planned.mode == prior.mode
+            && planned.owner == prior.owner
+            && planned.group == prior.group;
         if unchanged {
             // Only connection settings changed: the file on the host is already right; the
             // new settings must still reach the host and verify its key.
-            let session = context.provider.ssh.session_for(planned, &context.cancel)?;
             session.verify().await.map_err(|e| {
                 Diagnostics::from(
                     e.to_diagnostic(&format!("connecting to {}", session.target().host)),
                 )
             })?;
-            return Ok(planned.clone());
+            return Ok(typed::to_value(&planned, &state_type())?);
         }
-        write(context, planned, config).await
+        let state = write(&session, planned, config.create_directories).await?;
+        Ok(typed::to_value(&state, &state_type())?)
     }
 
     async fn delete(&self, context: &Context, prior: &Value) -> Result<(), Diagnostics> {
-        let session = context.provider.ssh.session_for(prior, &context.cancel)?;
-        let path = required_str(prior, "path")?;
+        let prior: FileModel = typed::from_value(prior)?;
+        let session = session(context, &prior)?;
+        let path = &prior.path;
         let _guard = session.lock_file(path).await;
         session
             .remove_file(path)
@@ -239,24 +181,170 @@ impl Resource for File {
     }
 
     async fn import(&self, _context: &Context, id: &str) -> Result<Value, Diagnostics> {
-        imported_state(&self.schema(), id)
+        Ok(typed::to_value(&imported_state(id)?, &state_type())?)
     }
 }
 
-/// Writes the planned file (with the write-only `create_directories` from `config`); returns
-/// the new state.
-async fn write(context: &Context, planned: &Value, config: &Value) -> Result<Value, Diagnostics> {
-    let session = context.provider.ssh.session_for(planned, &context.cancel)?;
-    let path = required_str(planned, "path")?;
-    let content = desired_content(planned)?.ok_or_else(|| {
+/// The object type of `homelab_file`'s values.
+fn state_type() -> Type {
+    File.schema().block.value_type()
+}
+
+/// The one session of an RPC, to the model's host with its `ssh` settings.
+fn session<'a>(context: &'a Context, file: &FileModel) -> Result<ssh::Session<'a>, Diagnostics> {
+    context
+        .provider
+        .ssh
+        .session_to(&file.host, file.ssh.as_ref(), &context.cancel)
+}
+
+fn validate(config: &PlannedFile) -> Diagnostics {
+    let mut diagnostics = validate_host_and_ssh(
+        config.host.known().map(String::as_str),
+        config.ssh.known().and_then(Option::as_ref),
+    );
+    if let Some(path) = config.path.known()
+        && let Err(reason) = check_path(path)
+    {
+        diagnostics.push(
+            Diagnostic::error("Invalid path", format!("{path:?}: {reason}"))
+                .at(AttributePath::root("path")),
+        );
+    }
+    let set = config.content_attributes_set();
+    if set.len() != 1 {
+        diagnostics.push(Diagnostic::error(
+            "Exactly one content attribute required",
+            format!(
+                "Set exactly one of content, content_base64 and source; {} set.",
+                if set.is_empty() {
+                    "none is".to_owned()
+                } else {
+                    format!("{} are", set.join(" and "))
+                }
+            ),
+        ));
+    }
+    if let Some(text) = config.content_base64.as_str()
+        && let Err(e) = STANDARD.decode(text)
+    {
+        diagnostics.push(
+            Diagnostic::error("Invalid base64", e.to_string())
+                .at(AttributePath::root("content_base64")),
+        );
+    }
+    if let Some(mode) = config.mode.as_str()
+        && !valid_mode(mode)
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                "Invalid mode",
+                format!("{mode:?} is not an octal mode like \"0644\" (3 or 4 digits 0-7)"),
+            )
+            .at(AttributePath::root("mode")),
+        );
+    }
+    for (name, value) in [("owner", &config.owner), ("group", &config.group)] {
+        if let Some(value) = value.as_str()
+            && (value.is_empty() || value.contains(|c: char| c == ':' || c.is_whitespace()))
+        {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!("Invalid {name}"),
+                    format!("{value:?} is not a user or group name or id"),
+                )
+                .at(AttributePath::root(name)),
+            );
+        }
+    }
+    diagnostics
+}
+
+/// Plans `id`, `sha256` and unset `owner`/`group`, then tries new connection settings.
+async fn plan(
+    context: &Context,
+    prior: &Value,
+    config: &Value,
+    change: &mut PlannedChange,
+) -> Result<Diagnostics, Diagnostics> {
+    let config: PlannedFile = typed::from_value(config)?;
+    let prior: Option<FileModel> = typed::from_value(prior)?;
+    let mut planned: PlannedFile = typed::from_value(&change.planned)?;
+    if let (Some(host), Some(path)) = (config.host.known(), config.path.known()) {
+        planned.id = Planned::Known(Some(format!("{host}:{path}")));
+    }
+    planned.sha256 = match desired_content(config.content()) {
+        Ok(Some(bytes)) => Planned::Known(Some(sha256_hex(&bytes))),
+        Ok(None) => Planned::Unknown,
+        Err(d) => return Err(d.into()),
+    };
+    // Unset owner and group keep what the file has: an update never changes them.
+    let replacing = !change.requires_replace.is_empty();
+    if let Some(prior) = &prior
+        && !replacing
+    {
+        if config.owner.is_null() {
+            planned.owner = Planned::Known(prior.owner.clone());
+        }
+        if config.group.is_null() {
+            planned.group = Planned::Known(prior.group.clone());
+        }
+    }
+    change.planned = typed::to_planned_value(&planned, &state_type(), &change.planned)?;
+    Ok(check_connection(context, prior.as_ref(), &config).await)
+}
+
+/// New or changed connection settings are tried at plan time, so a wrong pinned key, an unknown
+/// host key or an unreachable host fails the plan instead of the apply. Unchanged settings were
+/// just used by the refresh.
+async fn check_connection(
+    context: &Context,
+    prior: Option<&FileModel>,
+    config: &PlannedFile,
+) -> Diagnostics {
+    let changed = prior.is_none_or(|prior| {
+        config.host != Planned::Known(prior.host.clone())
+            || config.ssh != Planned::Known(prior.ssh.as_ref().map(PlannedSshOverride::from))
+    });
+    let (Planned::Known(host), Ok(ssh)) = (&config.host, config.known_ssh()) else {
+        return Diagnostics::new();
+    };
+    if !changed {
+        return Diagnostics::new();
+    }
+    let session = match context
+        .provider
+        .ssh
+        .session_to(host, ssh.as_ref(), &context.cancel)
+    {
+        Ok(session) => session,
+        Err(d) => return d,
+    };
+    match session.verify().await {
+        Ok(()) => Diagnostics::new(),
+        Err(e) => e
+            .to_diagnostic(&format!("connecting to {}", session.target().host))
+            .into(),
+    }
+}
+
+/// Writes the planned file (with the write-only `create_directories` from configuration);
+/// returns the new state.
+async fn write(
+    session: &ssh::Session<'_>,
+    planned: FileModel,
+    create_directories: Option<bool>,
+) -> Result<FileModel, Diagnostics> {
+    let path = &planned.path;
+    let content = desired_content(planned.content())?.ok_or_else(|| {
         Diagnostics::from(Diagnostic::error(
             "Content not known",
             "The content must be known at apply.",
         ))
     })?;
     let sha256 = sha256_hex(&content);
-    if let Some(planned_sha) = planned.attr("sha256").as_str()
-        && planned_sha != sha256
+    if let Some(planned_sha) = &planned.sha256
+        && *planned_sha != sha256
     {
         return Err(Diagnostic::error(
             "Content changed since plan",
@@ -268,7 +356,7 @@ async fn write(context: &Context, planned: &Value, config: &Value) -> Result<Val
         .at(AttributePath::root("source"))
         .into());
     }
-    let mode = planned.attr("mode").as_str().unwrap_or("0644");
+    let mode = planned.mode.as_deref().unwrap_or("0644");
     let _guard = session.lock_file(path).await;
     let metadata = session
         .write_file(
@@ -276,38 +364,23 @@ async fn write(context: &Context, planned: &Value, config: &Value) -> Result<Val
             &FileWrite {
                 content: &content,
                 mode,
-                owner: planned.attr("owner").as_str(),
-                group: planned.attr("group").as_str(),
-                create_directories: config.attr("create_directories").as_bool().unwrap_or(false),
+                owner: planned.owner.as_deref(),
+                group: planned.group.as_deref(),
+                create_directories: create_directories.unwrap_or(false),
             },
         )
         .await
-        .map_err(|e| failed(&session, "writing", path, e))?;
+        .map_err(|e| failed(session, "writing", path, e))?;
     let mut state = planned.clone();
-    state.set_attr("sha256", sha256.into());
-    if !state.attr("owner").is_known() || state.attr("owner").is_null() {
-        state.set_attr("owner", metadata.owner.into());
-    }
-    if !state.attr("group").is_known() || state.attr("group").is_null() {
-        state.set_attr("group", metadata.group.into());
-    }
+    state.sha256 = Some(sha256);
+    state.owner.get_or_insert(metadata.owner);
+    state.group.get_or_insert(metadata.group);
     Ok(state)
 }
 
 fn failed(session: &ssh::Session<'_>, doing: &str, path: &str, e: SshError) -> Diagnostics {
     e.to_diagnostic(&format!("{doing} {path} on {}", session.target().host))
         .into()
-}
-
-fn required_str<'a>(value: &'a Value, name: &str) -> Result<&'a str, Diagnostics> {
-    value.attr(name).as_str().ok_or_else(|| {
-        Diagnostic::error(
-            format!("{name} not known"),
-            format!("{name} must be known here."),
-        )
-        .at(AttributePath::root(name))
-        .into()
-    })
 }
 
 #[cfg(test)]

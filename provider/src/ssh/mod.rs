@@ -98,6 +98,17 @@ impl Ssh {
         }
     }
 
+    /// A session for a host-side resource's typed model: its `host` and `ssh` block.
+    pub fn session_to(
+        &self,
+        host: &str,
+        ssh: Option<&resource_config::SshOverride>,
+        cancel: &CancellationToken,
+    ) -> Result<Session<'_>, Diagnostics> {
+        let target = resource_config::target(&self.defaults, host, ssh)?;
+        Ok(self.session(target, cancel))
+    }
+
     /// A session on any target.
     pub fn session(&self, target: Target, cancel: &CancellationToken) -> Session<'_> {
         Session::new(&self.pool, target, cancel.clone())

@@ -2,9 +2,12 @@
 //! one function that turns such a configuration into a connection [`Target`], so every
 //! host-side type reaches hosts the same way.
 
-use super::config::{SshDefaults, check_one_key, check_port};
+use serde::{Deserialize, Serialize};
+
+use super::config::SshDefaults;
 use super::host_key::{HostKeyPolicy, parse_pinned};
 use super::target::{Secret, Target, expand_home};
+use crate::tf::model::{self, Planned};
 use crate::tf::{
     Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Type, Value,
 };
@@ -42,10 +45,157 @@ pub fn resource_block() -> NestedBlock {
     )
 }
 
+/// The `ssh` block as apply and read code see it: every value known. Its `Debug` leaves the
+/// private key out.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SshOverride {
+    /// SSH port; checked to be 1-65535 at validate.
+    pub port: Option<i64>,
+    /// Login user.
+    pub user: Option<String>,
+    /// Pinned host keys, known_hosts key parts one per line.
+    pub host_key: Option<String>,
+    /// A private key (sensitive).
+    pub private_key: Option<String>,
+    /// A private key file.
+    pub private_key_path: Option<String>,
+    /// Commands through `sudo -n`.
+    pub sudo: Option<bool>,
+}
+
+/// The `ssh` block at plan time, when any value may still be unknown. Its `Debug` leaves the
+/// private key out.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedSshOverride {
+    /// SSH port.
+    pub port: Planned<Option<i64>>,
+    /// Login user.
+    pub user: Planned<Option<String>>,
+    /// Pinned host keys.
+    pub host_key: Planned<Option<String>>,
+    /// A private key (sensitive).
+    pub private_key: Planned<Option<String>>,
+    /// A private key file.
+    pub private_key_path: Planned<Option<String>>,
+    /// Commands through `sudo -n`.
+    pub sudo: Planned<Option<bool>>,
+}
+
+impl std::fmt::Debug for SshOverride {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshOverride")
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("host_key", &self.host_key)
+            .field(
+                "private_key",
+                &self.private_key.as_ref().map(|_| "(sensitive)"),
+            )
+            .field("private_key_path", &self.private_key_path)
+            .field("sudo", &self.sudo)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for PlannedSshOverride {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let private_key = match &self.private_key {
+            Planned::Known(Some(_)) => "(sensitive)",
+            Planned::Known(None) => "None",
+            Planned::Unknown => "Unknown",
+        };
+        f.debug_struct("PlannedSshOverride")
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("host_key", &self.host_key)
+            .field("private_key", &private_key)
+            .field("private_key_path", &self.private_key_path)
+            .field("sudo", &self.sudo)
+            .finish()
+    }
+}
+
+impl PlannedSshOverride {
+    /// The block with every value known, when it is.
+    pub fn known(&self) -> Option<SshOverride> {
+        Some(SshOverride {
+            port: *self.port.known()?,
+            user: self.user.known()?.clone(),
+            host_key: self.host_key.known()?.clone(),
+            private_key: self.private_key.known()?.clone(),
+            private_key_path: self.private_key_path.known()?.clone(),
+            sudo: *self.sudo.known()?,
+        })
+    }
+}
+
+impl PlannedSshOverride {
+    /// The block with values not known yet taken as unset.
+    pub fn known_or_unset(&self) -> SshOverride {
+        SshOverride {
+            port: self.port.value().copied(),
+            user: self.user.value().cloned(),
+            host_key: self.host_key.value().cloned(),
+            private_key: self.private_key.value().cloned(),
+            private_key_path: self.private_key_path.value().cloned(),
+            sudo: self.sudo.value().copied(),
+        }
+    }
+}
+
+impl From<&SshOverride> for PlannedSshOverride {
+    fn from(ssh: &SshOverride) -> PlannedSshOverride {
+        PlannedSshOverride {
+            port: Planned::Known(ssh.port),
+            user: Planned::Known(ssh.user.clone()),
+            host_key: Planned::Known(ssh.host_key.clone()),
+            private_key: Planned::Known(ssh.private_key.clone()),
+            private_key_path: Planned::Known(ssh.private_key_path.clone()),
+            sudo: Planned::Known(ssh.sudo),
+        }
+    }
+}
+
+/// The `host` argument and `ssh` block of a configuration, plan or state value; the models of
+/// types not yet converted to their own go through it.
+#[derive(Deserialize)]
+struct PlannedHostAndSsh {
+    host: Planned<Option<String>>,
+    ssh: Planned<Option<PlannedSshOverride>>,
+}
+
+impl PlannedHostAndSsh {
+    /// Reads them from any value; one that is not an object has neither.
+    fn from_value(value: &Value) -> Result<PlannedHostAndSsh, Diagnostics> {
+        if !matches!(value, Value::Object(_)) {
+            return Ok(PlannedHostAndSsh {
+                host: Planned::Known(None),
+                ssh: Planned::Known(None),
+            });
+        }
+        Ok(model::from_value(value)?)
+    }
+}
+
 /// Checks `host` and the resource's `ssh` block; values may still be unknown.
 pub fn validate_resource(config: &Value) -> Diagnostics {
+    match PlannedHostAndSsh::from_value(config) {
+        Ok(model) => validate_host_and_ssh(
+            model
+                .host
+                .known()
+                .map(|host| host.as_deref())
+                .unwrap_or(None),
+            model.ssh.known().and_then(Option::as_ref),
+        ),
+        Err(diagnostics) => diagnostics,
+    }
+}
+
+/// Checks a typed `host` (when known) and `ssh` block (when present).
+pub fn validate_host_and_ssh(host: Option<&str>, ssh: Option<&PlannedSshOverride>) -> Diagnostics {
     let mut diagnostics = Diagnostics::new();
-    if let Some(host) = config.attr("host").as_str()
+    if let Some(host) = host
         && (host.trim().is_empty() || host.contains(char::is_whitespace) || host.starts_with('-'))
     {
         diagnostics.push(
@@ -56,28 +206,47 @@ pub fn validate_resource(config: &Value) -> Diagnostics {
             .at(AttributePath::root("host")),
         );
     }
-    let block = config.attr("ssh");
+    let Some(ssh) = ssh else {
+        return diagnostics;
+    };
     let at = |name: &str| AttributePath::root("ssh").attr(name);
-    if let Err(d) = check_port(block.attr("port"), at("port")) {
-        diagnostics.push(d);
+    if let Some(port) = ssh.port.value()
+        && !(1..=65535).contains(port)
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                "Invalid port",
+                format!("port must be from 1 to 65535, not {port}"),
+            )
+            .at(at("port")),
+        );
     }
-    if let Some(text) = block.attr("host_key").as_str()
+    if let Some(text) = ssh.host_key.as_str()
         && let Err(reason) = parse_pinned(text)
     {
         diagnostics.push(Diagnostic::error("Invalid host_key", reason).at(at("host_key")));
     }
-    diagnostics.extend(check_one_key(block, AttributePath::root("ssh")));
+    if !ssh.private_key.is_null() && !ssh.private_key_path.is_null() {
+        diagnostics.push(
+            Diagnostic::error(
+                "Conflicting private keys",
+                "Set private_key or private_key_path, not both.",
+            )
+            .at(at("private_key_path")),
+        );
+    }
     diagnostics
 }
 
 /// The connection target for a host-side resource's configuration or state: its `host`, its
 /// `ssh` block, and the provider's settings for everything the block leaves unset.
 pub fn target_for_resource(defaults: &SshDefaults, config: &Value) -> Result<Target, Diagnostics> {
-    let diagnostics = validate_resource(config);
-    if diagnostics.has_errors() {
-        return Err(diagnostics);
-    }
-    let Some(host) = config.attr("host").as_str() else {
+    let model = PlannedHostAndSsh::from_value(config)?;
+    let Planned::Known(Some(host)) = &model.host else {
+        let diagnostics = validate_resource(config);
+        if diagnostics.has_errors() {
+            return Err(diagnostics);
+        }
         return Err(Diagnostic::error(
             "Host not known",
             "The host must be known before the provider can connect to it.",
@@ -85,28 +254,43 @@ pub fn target_for_resource(defaults: &SshDefaults, config: &Value) -> Result<Tar
         .at(AttributePath::root("host"))
         .into());
     };
+    // Values still unknown leave the provider's settings in place, as unset ones do.
+    let ssh = model.ssh.value().map(PlannedSshOverride::known_or_unset);
+    target(defaults, host, ssh.as_ref())
+}
+
+/// The connection target for a typed `host` and `ssh` block, with the provider's settings for
+/// everything the block leaves unset. Checks them as validate does first.
+pub fn target(
+    defaults: &SshDefaults,
+    host: &str,
+    ssh: Option<&SshOverride>,
+) -> Result<Target, Diagnostics> {
+    let planned = ssh.map(PlannedSshOverride::from);
+    let diagnostics = validate_host_and_ssh(Some(host), planned.as_ref());
+    if diagnostics.has_errors() {
+        return Err(diagnostics);
+    }
     let mut target = defaults.target(host);
-    let block = config.attr("ssh");
-    if let Some(port) = block
-        .attr("port")
-        .as_i64()
-        .and_then(|p| u16::try_from(p).ok())
-    {
+    let Some(ssh) = ssh else {
+        return Ok(target);
+    };
+    if let Some(port) = ssh.port.and_then(|p| u16::try_from(p).ok()) {
         target.port = port;
     }
-    if let Some(user) = block.attr("user").as_str() {
-        target.user = user.to_owned();
+    if let Some(user) = &ssh.user {
+        target.user = user.clone();
     }
-    if let Some(sudo) = block.attr("sudo").as_bool() {
+    if let Some(sudo) = ssh.sudo {
         target.sudo = sudo;
     }
-    let key = block.attr("private_key").as_str();
-    let key_path = block.attr("private_key_path").as_str();
+    let key = ssh.private_key.as_deref();
+    let key_path = ssh.private_key_path.as_deref();
     if key.is_some() || key_path.is_some() {
         target.auth.private_key = key.map(Secret::new);
         target.auth.private_key_path = key_path.map(expand_home);
     }
-    if let Some(text) = block.attr("host_key").as_str() {
+    if let Some(text) = &ssh.host_key {
         // Validated above, so this parses.
         let keys = parse_pinned(text).map_err(|reason| {
             Diagnostics::from(
@@ -171,6 +355,19 @@ mod tests {
             target_for_resource(&defaults, &Value::object([("host", "n1".into())])).unwrap();
         assert_eq!(plain.display(), "root@n1:22");
         assert_eq!(plain.auth.private_key, Some(Secret::new("provider key")));
+    }
+
+    #[test]
+    fn the_private_key_stays_out_of_debug_output() {
+        let ssh = SshOverride {
+            private_key: Some("-----BEGIN OPENSSH PRIVATE KEY----- secret".into()),
+            ..SshOverride::default()
+        };
+        let planned = PlannedSshOverride::from(&ssh);
+        for text in [format!("{ssh:?}"), format!("{planned:?}")] {
+            assert!(!text.contains("secret"), "{text}");
+            assert!(text.contains("(sensitive)"), "{text}");
+        }
     }
 
     #[test]

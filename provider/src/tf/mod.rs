@@ -3,6 +3,7 @@
 pub mod diagnostics;
 pub mod duration;
 pub mod json;
+pub mod model;
 pub mod msgpack;
 pub mod path;
 pub mod plan;

@@ -63,6 +63,32 @@ pub fn timeout(state: &Value, operation: &str, default: Duration) -> Duration {
         .unwrap_or(default)
 }
 
+/// Checks typed timeouts: each operation's configured duration text, when known.
+pub fn validate_durations<'a>(
+    configured: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Diagnostics {
+    let mut diagnostics = Diagnostics::new();
+    for (operation, text) in configured {
+        if let Some(text) = text
+            && let Err(e) = duration::parse(text)
+        {
+            diagnostics.push(
+                Diagnostic::error("Invalid timeout", e.to_string())
+                    .at(AttributePath::root(BLOCK_NAME).attr(operation)),
+            );
+        }
+    }
+    diagnostics
+}
+
+/// The duration a typed timeout asks for, else `default`; one that does not parse (validate
+/// reported it) counts as unset.
+pub fn duration_or(configured: Option<&str>, default: Duration) -> Duration {
+    configured
+        .and_then(|text| duration::parse(text).ok())
+        .unwrap_or(default)
+}
+
 /// A duration as users write it: whole hours, minutes or seconds when it is one.
 pub fn format_duration(duration: Duration) -> String {
     let seconds = duration.as_secs();

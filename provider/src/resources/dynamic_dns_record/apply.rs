@@ -3,19 +3,21 @@
 
 use std::time::Duration;
 
+use super::model::DnsRecordModel;
 use super::record::{DesiredRecord, record_id};
-use super::schema::DEFAULT_TIMEOUT;
+use super::schema::{DEFAULT_TIMEOUT, schema};
 use crate::aws::route53::{
     ChangeAction, NO_SUCH_HOSTED_ZONE, RecordData, RecordSet, Route53, absolute_name,
 };
 use crate::registry::Context;
-use crate::tf::{Diagnostic, Diagnostics, Value, timeouts};
+use crate::tf::{Diagnostic, Diagnostics, Value, model, timeouts};
 
 /// The comment every change carries, so Route53's change history says who made it.
 const CHANGE_COMMENT: &str = "terraform-provider-homelab: homelab_dynamic_dns_record";
 
 pub(super) async fn create(context: &Context, planned: &Value) -> Result<Value, Diagnostics> {
-    let desired = DesiredRecord::from_state(planned)?;
+    let planned: DnsRecordModel = model::from_planned_value(planned)?;
+    let desired = DesiredRecord::from_model(&planned)?;
     let route53 = Route53::new(context.provider.aws.route53().await);
     let existing = route53
         .record_set(
@@ -35,7 +37,7 @@ pub(super) async fn create(context: &Context, planned: &Value) -> Result<Value, 
         }
         Some(found) => return Err(conflict(&desired, found).into()),
     };
-    let timeout = timeouts::timeout(planned, "create", DEFAULT_TIMEOUT);
+    let timeout = timeouts::duration_or(planned.timeout(|t| &t.create), DEFAULT_TIMEOUT);
     submit(
         context,
         &route53,
@@ -45,7 +47,8 @@ pub(super) async fn create(context: &Context, planned: &Value) -> Result<Value, 
         timeout,
     )
     .await?;
-    known_state(&route53, planned, &desired).await
+    let state = known_state(&route53, planned, &desired).await?;
+    Ok(model::to_value(&state, &schema().block.value_type())?)
 }
 
 pub(super) async fn update(
@@ -53,14 +56,16 @@ pub(super) async fn update(
     prior: &Value,
     planned: &Value,
 ) -> Result<Value, Diagnostics> {
-    let desired = DesiredRecord::from_state(planned)?;
+    let prior: DnsRecordModel = model::from_value(prior)?;
+    let planned: DnsRecordModel = model::from_planned_value(planned)?;
+    let desired = DesiredRecord::from_model(&planned)?;
     // Only the TTL and the address live in Route53; the rest (spelling of names, timeouts,
     // allow_overwrite) is bookkeeping in the state.
     let unchanged =
-        DesiredRecord::from_state(prior).is_ok_and(|old| old.record_set() == desired.record_set());
+        DesiredRecord::from_model(&prior).is_ok_and(|old| old.record_set() == desired.record_set());
     let route53 = Route53::new(context.provider.aws.route53().await);
     if !unchanged {
-        let timeout = timeouts::timeout(planned, "update", DEFAULT_TIMEOUT);
+        let timeout = timeouts::duration_or(planned.timeout(|t| &t.update), DEFAULT_TIMEOUT);
         submit(
             context,
             &route53,
@@ -71,15 +76,15 @@ pub(super) async fn update(
         )
         .await?;
     }
-    known_state(&route53, planned, &desired).await
+    let state = known_state(&route53, planned, &desired).await?;
+    Ok(model::to_value(&state, &schema().block.value_type())?)
 }
 
 pub(super) async fn delete(context: &Context, prior: &Value) -> Result<(), Diagnostics> {
-    let (Some(zone_id), Some(name), Some(record_type)) = (
-        prior.attr("zone_id").as_str(),
-        prior.attr("name").as_str(),
-        prior.attr("type").as_str(),
-    ) else {
+    let prior: DnsRecordModel = model::from_value(prior)?;
+    let (Some(zone_id), name, record_type) =
+        (prior.zone_id.as_deref(), &prior.name, &prior.record_type)
+    else {
         return Ok(());
     };
     let route53 = Route53::new(context.provider.aws.route53().await);
@@ -93,7 +98,7 @@ pub(super) async fn delete(context: &Context, prior: &Value) -> Result<(), Diagn
     let Some(existing) = existing else {
         return Ok(());
     };
-    let timeout = timeouts::timeout(prior, "delete", DEFAULT_TIMEOUT);
+    let timeout = timeouts::duration_or(prior.timeout(|t| &t.delete), DEFAULT_TIMEOUT);
     submit(
         context,
         &route53,
@@ -161,27 +166,22 @@ fn conflict(desired: &DesiredRecord, found: &RecordSet) -> Diagnostic {
 /// just before applying resolves them all, so Route53 is asked only if one slipped through.
 async fn known_state(
     route53: &Route53,
-    planned: &Value,
+    planned: DnsRecordModel,
     desired: &DesiredRecord,
-) -> Result<Value, Diagnostics> {
-    let mut state = planned.clone();
-    if !state.attr("zone_name").is_known() {
+) -> Result<DnsRecordModel, Diagnostics> {
+    let mut state = planned;
+    if state.zone_name.is_none() {
         let zone = route53
             .hosted_zone(&desired.zone_id)
             .await
             .map_err(|e| Diagnostics::from(e.to_diagnostic("Cannot look up the hosted zone")))?;
-        state.set_attr("zone_name", Value::from(zone.map(|zone| zone.name)));
+        state.zone_name = zone.map(|zone| zone.name);
     }
-    state.set_attr(
-        "id",
-        Value::from(record_id(
-            &desired.zone_id,
-            &desired.name,
-            desired.record_type.as_str(),
-        )),
-    );
-    if !state.attr("allow_overwrite").is_known() {
-        state.set_attr("allow_overwrite", Value::from(desired.allow_overwrite));
-    }
+    state.id = Some(record_id(
+        &desired.zone_id,
+        &desired.name,
+        desired.record_type.as_str(),
+    ));
+    state.allow_overwrite.get_or_insert(desired.allow_overwrite);
     Ok(state)
 }

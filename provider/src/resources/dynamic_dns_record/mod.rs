@@ -2,10 +2,12 @@
 //! planned at plan time so `plan` shows when the address moved.
 //!
 //! `schema.rs` holds the schema and the checks without I/O, `plan.rs` the plan-time work (zone,
-//! name, address), `apply.rs` create, update and delete, `read.rs` read and import, and
-//! `record.rs` the values parsed once at the boundary.
+//! name, address), `apply.rs` create, update and delete, `read.rs` read and import,
+//! `model.rs` the typed models every RPC reads its values into, and `record.rs` the values
+//! parsed once at the boundary.
 
 mod apply;
+mod model;
 mod plan;
 mod read;
 mod record;
@@ -14,6 +16,7 @@ mod schema;
 use async_trait::async_trait;
 
 use crate::registry::{Context, Resource};
+use crate::tf::model::{self as typed, ModelShape};
 use crate::tf::plan::PlannedChange;
 use crate::tf::{Diagnostic, Diagnostics, IdentityAttribute, IdentitySchema, Schema, Type, Value};
 
@@ -28,6 +31,13 @@ impl Resource for DynamicDnsRecord {
 
     fn schema(&self) -> Schema {
         schema::schema()
+    }
+
+    fn models(&self) -> Vec<ModelShape> {
+        vec![
+            ModelShape::of::<model::DnsRecordModel>(),
+            ModelShape::of::<model::PlannedDnsRecord>(),
+        ]
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
@@ -87,7 +97,15 @@ impl Resource for DynamicDnsRecord {
     }
 
     fn identity(&self, state: &Value) -> Value {
-        Value::object(["zone_id", "name", "type"].map(|a| (a, state.attr(a).clone())))
+        let Ok(state) = typed::from_value::<model::DnsRecordModel>(state) else {
+            return Value::Null;
+        };
+        let identity = model::Identity {
+            zone_id: state.zone_id,
+            name: Some(state.name),
+            record_type: Some(state.record_type),
+        };
+        identity_value(&identity, self.identity_schema())
     }
 
     async fn import_by_identity(
@@ -95,19 +113,46 @@ impl Resource for DynamicDnsRecord {
         context: &Context,
         identity: &Value,
     ) -> Result<Value, Diagnostics> {
-        let part = |name: &str| {
-            identity
-                .attr(name)
-                .as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    Diagnostics::from(Diagnostic::error(
-                        "Incomplete identity",
-                        format!("The identity must set {name}."),
-                    ))
-                })
+        let identity: model::Identity = typed::from_value(identity)?;
+        let part = |name: &str, value: Option<String>| {
+            value.ok_or_else(|| {
+                Diagnostics::from(Diagnostic::error(
+                    "Incomplete identity",
+                    format!("The identity must set {name}."),
+                ))
+            })
         };
-        let id = format!("{}/{}/{}", part("zone_id")?, part("name")?, part("type")?);
+        let id = format!(
+            "{}/{}/{}",
+            part("zone_id", identity.zone_id)?,
+            part("name", identity.name)?,
+            part("type", identity.record_type)?
+        );
         self.import(context, &id).await
+    }
+}
+
+/// The identity as a value of the identity schema's type.
+fn identity_value(identity: &model::Identity, schema: Option<IdentitySchema>) -> Value {
+    schema
+        .and_then(|schema| typed::to_value(identity, &schema.value_type()).ok())
+        .unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_identity_is_zone_name_and_type_of_the_state() {
+        let state = read::import("Z1/Clearbrook.goldentooth.net./A").unwrap();
+        assert_eq!(
+            DynamicDnsRecord.identity(&state),
+            Value::object([
+                ("zone_id", Value::from("Z1")),
+                ("name", "Clearbrook.goldentooth.net.".into()),
+                ("type", "A".into()),
+            ])
+        );
     }
 }

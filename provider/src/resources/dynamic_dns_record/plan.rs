@@ -4,9 +4,12 @@
 
 use std::net::IpAddr;
 
+use super::model::{DnsRecordModel, PlannedDnsRecord};
 use super::record::{RecordType, record_id, same_address};
+use super::schema::schema;
 use crate::aws::route53::{Route53, bare_zone_id, is_within_zone, normalize_name};
 use crate::registry::Context;
+use crate::tf::model::{self, Planned};
 use crate::tf::plan::PlannedChange;
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, PathStep, Value};
 
@@ -25,49 +28,71 @@ pub(super) async fn modify_plan(
     config: &Value,
     change: &mut PlannedChange,
 ) -> Diagnostics {
-    let creating = prior.is_null();
+    plan(context, prior, config, change)
+        .await
+        .err()
+        .unwrap_or_default()
+}
+
+/// Reads the values once, plans, and writes the planned state back once.
+async fn plan(
+    context: &Context,
+    prior: &Value,
+    config: &Value,
+    change: &mut PlannedChange,
+) -> Result<(), Diagnostics> {
+    let config: PlannedDnsRecord = model::from_value(config)?;
+    let prior: Option<DnsRecordModel> = model::from_value(prior)?;
+    let mut planned: PlannedDnsRecord = model::from_value(&change.planned)?;
+    plan_record(context, prior.as_ref(), &config, &mut planned, change).await?;
+    change.planned =
+        model::to_planned_value(&planned, &schema().block.value_type(), &change.planned)?;
+    Ok(())
+}
+
+async fn plan_record(
+    context: &Context,
+    prior: Option<&DnsRecordModel>,
+    config: &PlannedDnsRecord,
+    planned: &mut PlannedDnsRecord,
+    change: &mut PlannedChange,
+) -> Result<(), Diagnostics> {
     // The generic rule compared spellings; Route53 does not, so replacement of the record's
     // identity is decided again below on normalized names and bare zone ids.
     change.requires_replace.retain(|path| {
         !matches!(path.0.first(), Some(PathStep::Attribute(name))
             if name == "zone_id" || name == "zone_name" || name == "name")
     });
-    let name = config.attr("name");
-    if !creating
-        && let (Some(new), Some(old)) = (name.as_str(), prior.attr("name").as_str())
-        && normalize_name(new) != normalize_name(old)
+    let name = config.name.known();
+    if let (Some(prior), Some(new)) = (prior, name)
+        && normalize_name(new) != normalize_name(&prior.name)
     {
         change.requires_replace.push(AttributePath::root("name"));
     }
 
-    let zone = match resolve_zone(context, prior, config, creating).await {
-        Ok(zone) => zone,
-        Err(diagnostics) => return diagnostics,
-    };
-    let planned = &mut change.planned;
+    let zone = resolve_zone(context, prior, config).await?;
     match &zone {
         Some(zone) => {
-            if config.attr("zone_id").is_null() {
-                planned.set_attr("zone_id", Value::from(zone.id.clone()));
+            if config.zone_id.is_null() {
+                planned.zone_id = Planned::Known(Some(zone.id.clone()));
             }
-            if config.attr("zone_name").is_null() {
-                planned.set_attr("zone_name", Value::from(zone.name.clone()));
+            if config.zone_name.is_null() {
+                planned.zone_name = Planned::Known(Some(zone.name.clone()));
             }
-            if let Some(old) = prior.attr("zone_id").as_str()
-                && !creating
+            if let Some(old) = prior.and_then(|prior| prior.zone_id.as_deref())
                 && bare_zone_id(old) != zone.id
             {
-                let attribute = if config.attr("zone_id").is_null() {
+                let attribute = if config.zone_id.is_null() {
                     "zone_name"
                 } else {
                     "zone_id"
                 };
                 change.requires_replace.push(AttributePath::root(attribute));
             }
-            if let Some(text) = name.as_str()
+            if let Some(text) = name
                 && !is_within_zone(text, &zone.name)
             {
-                return Diagnostic::error(
+                return Err(Diagnostic::error(
                     "Name outside the hosted zone",
                     format!(
                         "name {text:?} is not in the hosted zone {:?} ({}): use a name that \
@@ -76,49 +101,46 @@ pub(super) async fn modify_plan(
                     ),
                 )
                 .at(AttributePath::root("name"))
-                .into();
+                .into());
             }
         }
         None => {
-            for attribute in ["zone_id", "zone_name"] {
-                if config.attr(attribute).is_null() {
-                    planned.set_attr(attribute, Value::unknown());
-                }
+            if config.zone_id.is_null() {
+                planned.zone_id = Planned::Unknown;
+            }
+            if config.zone_name.is_null() {
+                planned.zone_name = Planned::Unknown;
             }
         }
     }
 
-    let record_type = config.attr("type").as_str().and_then(RecordType::parse);
-    if let Err(diagnostic) = plan_address(context, prior, config, record_type, change).await {
-        return diagnostic.into();
-    }
+    let record_type = config
+        .record_type
+        .known()
+        .and_then(|t| RecordType::parse(t));
+    plan_address(context, prior, config, record_type, planned, change).await?;
 
-    let planned = &mut change.planned;
-    let id = match (&zone, name.as_str(), record_type) {
+    planned.id = match (&zone, name, record_type) {
         (Some(zone), Some(name), Some(record_type)) => {
-            Value::from(record_id(&zone.id, name, record_type.as_str()))
+            Planned::Known(Some(record_id(&zone.id, name, record_type.as_str())))
         }
-        _ => Value::unknown(),
+        _ => Planned::Unknown,
     };
-    planned.set_attr("id", id);
-    Diagnostics::new()
+    Ok(())
 }
 
 /// The hosted zone the configuration names; `None` while it is unknown. Asks Route53 only
 /// when the zone is new: a record already in the zone plans without AWS calls.
 async fn resolve_zone(
     context: &Context,
-    prior: &Value,
-    config: &Value,
-    creating: bool,
+    prior: Option<&DnsRecordModel>,
+    config: &PlannedDnsRecord,
 ) -> Result<Option<ResolvedZone>, Diagnostics> {
     let prior_zone = || -> Option<ResolvedZone> {
-        if creating {
-            return None;
-        }
+        let prior = prior?;
         Some(ResolvedZone {
-            id: bare_zone_id(prior.attr("zone_id").as_str()?).to_owned(),
-            name: normalize_name(prior.attr("zone_name").as_str()?),
+            id: bare_zone_id(prior.zone_id.as_deref()?).to_owned(),
+            name: normalize_name(prior.zone_name.as_deref()?),
         })
     };
     let cannot_look_up = |e: crate::aws::AwsError, attribute: &str| {
@@ -127,8 +149,8 @@ async fn resolve_zone(
                 .at(AttributePath::root(attribute)),
         )
     };
-    match (config.attr("zone_id"), config.attr("zone_name")) {
-        (Value::String(id), _) => {
+    match (config.zone_id.as_str(), config.zone_name.as_str()) {
+        (Some(id), _) => {
             let id = bare_zone_id(id);
             if let Some(zone) = prior_zone().filter(|zone| zone.id == id) {
                 return Ok(Some(zone));
@@ -148,7 +170,7 @@ async fn resolve_zone(
                 Err(e) => Err(cannot_look_up(e, "zone_id")),
             }
         }
-        (_, Value::String(name)) => {
+        (_, Some(name)) => {
             let wanted = normalize_name(name);
             if let Some(zone) = prior_zone().filter(|zone| zone.name == wanted) {
                 return Ok(Some(zone));
@@ -200,18 +222,19 @@ async fn resolve_zone(
 /// the user saw even if the echo service answers differently by then.
 async fn plan_address(
     context: &Context,
-    prior: &Value,
-    config: &Value,
+    prior: Option<&DnsRecordModel>,
+    config: &PlannedDnsRecord,
     record_type: Option<RecordType>,
+    planned: &mut PlannedDnsRecord,
     change: &mut PlannedChange,
 ) -> Result<(), Diagnostic> {
     change.private = Vec::new();
-    if !config.attr("address").is_null() {
+    if !config.address.is_null() {
         // Configured (or unknown until apply): the generic plan already carries it.
         return Ok(());
     }
     let Some(record_type) = record_type else {
-        change.planned.set_attr("address", Value::unknown());
+        planned.address = Planned::Unknown;
         return Ok(());
     };
     let ip = match earlier_planned_address(&change.earlier_private, record_type) {
@@ -235,7 +258,10 @@ async fn plan_address(
             crate::log::debug(
                 "planned the home's public IP for a DNS record",
                 &[
-                    ("name", &config.attr("name").as_str().unwrap_or("(unknown)")),
+                    (
+                        "name",
+                        &config.name.known().map_or("(unknown)", String::as_str),
+                    ),
                     ("address", &found.ip),
                     ("source", &found.source),
                 ],
@@ -245,11 +271,11 @@ async fn plan_address(
     };
     change.private = encode_planned_address(ip);
     // Keep the prior spelling of an unchanged address, so only a real move shows as a diff.
-    let text = match prior.attr("address").as_str() {
+    let text = match prior.and_then(|prior| prior.address.as_deref()) {
         Some(old) if same_address(old, &ip.to_string()) => old.to_owned(),
         _ => ip.to_string(),
     };
-    change.planned.set_attr("address", Value::from(text));
+    planned.address = Planned::Known(Some(text));
     Ok(())
 }
 

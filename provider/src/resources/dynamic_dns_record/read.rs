@@ -1,18 +1,17 @@
 //! Read and import: what Route53 holds now at the record's name and type, reported in the
 //! user's spelling wherever the values are the same.
 
+use super::model::DnsRecordModel;
 use super::record::{parse_import_id, record_id, same_address};
+use super::schema::schema;
 use crate::aws::route53::{NO_SUCH_HOSTED_ZONE, RecordData, Route53};
 use crate::registry::Context;
-use crate::tf::{Diagnostic, Diagnostics, Value};
+use crate::tf::{Diagnostic, Diagnostics, Value, model};
 
 /// The record as Route53 holds it now; `None` when it, or its zone, is gone.
 pub(super) async fn read(context: &Context, state: &Value) -> Result<Option<Value>, Diagnostics> {
-    let (Some(zone_id), Some(name), Some(record_type)) = (
-        state.attr("zone_id").as_str(),
-        state.attr("name").as_str(),
-        state.attr("type").as_str(),
-    ) else {
+    let state: DnsRecordModel = model::from_value(state)?;
+    let Some(zone_id) = state.zone_id.as_deref() else {
         return Err(Diagnostic::error(
             "Incomplete state",
             "The stored state lacks zone_id, name or type; remove the resource from the state \
@@ -20,6 +19,7 @@ pub(super) async fn read(context: &Context, state: &Value) -> Result<Option<Valu
         )
         .into());
     };
+    let (name, record_type) = (&state.name, &state.record_type);
     let route53 = Route53::new(context.provider.aws.route53().await);
     let found = match route53.record_set(zone_id, name, record_type).await {
         Ok(found) => found,
@@ -32,14 +32,12 @@ pub(super) async fn read(context: &Context, state: &Value) -> Result<Option<Valu
     let mut new_state = state.clone();
     match &found.data {
         RecordData::Values { ttl, values } => {
-            new_state.set_attr("ttl", Value::int(*ttl));
-            new_state.set_attr("address", read_address(state.attr("address"), values));
+            new_state.ttl = Some(*ttl);
+            new_state.address = read_address(state.address.as_deref(), values);
         }
-        // An alias holds no address of its own: the plan shows it being replaced by one.
-        RecordData::Alias { .. } => new_state.set_attr("address", Value::Null),
+        RecordData::Alias { .. } => new_state.address = None,
     }
-    if state.attr("zone_name").as_str().is_none() {
-        // After import only the zone id is known; the name comes from Route53.
+    if state.zone_name.is_none() {
         let zone = route53
             .hosted_zone(zone_id)
             .await
@@ -47,46 +45,42 @@ pub(super) async fn read(context: &Context, state: &Value) -> Result<Option<Valu
         let Some(zone) = zone else {
             return Ok(None);
         };
-        new_state.set_attr("zone_name", Value::from(zone.name));
+        new_state.zone_name = Some(zone.name);
     }
-    if state.attr("allow_overwrite").as_bool().is_none() {
-        new_state.set_attr("allow_overwrite", Value::from(false));
-    }
-    new_state.set_attr("id", Value::from(record_id(zone_id, name, record_type)));
-    Ok(Some(new_state))
+    new_state.allow_overwrite.get_or_insert(false);
+    new_state.id = Some(record_id(zone_id, name, record_type));
+    Ok(Some(model::to_value(
+        &new_state,
+        &schema().block.value_type(),
+    )?))
 }
 
-/// The state `read` completes after `terraform import ZONE_ID/NAME/TYPE`.
 pub(super) fn import(id: &str) -> Result<Value, Diagnostics> {
+    let state = imported_state(id)?;
+    Ok(model::to_value(&state, &schema().block.value_type())?)
+}
+
+/// The state an import starts from: the identity and id; the read that follows fills in the rest.
+fn imported_state(id: &str) -> Result<DnsRecordModel, Diagnostics> {
     let (zone_id, name, record_type) = parse_import_id(id)
         .map_err(|reason| Diagnostics::from(Diagnostic::error("Invalid import id", reason)))?;
-    Ok(Value::object([
-        ("zone_id", Value::from(zone_id.clone())),
-        ("zone_name", Value::Null),
-        ("name", Value::from(name.clone())),
-        ("type", Value::from(record_type.as_str())),
-        ("ttl", Value::Null),
-        ("address", Value::Null),
-        ("allow_overwrite", Value::Null),
-        (
-            "id",
-            Value::from(record_id(&zone_id, &name, record_type.as_str())),
-        ),
-        ("timeouts", Value::Null),
-    ]))
+    Ok(DnsRecordModel {
+        id: Some(record_id(&zone_id, &name, record_type.as_str())),
+        zone_id: Some(zone_id),
+        name,
+        record_type: record_type.as_str().to_owned(),
+        ..DnsRecordModel::default()
+    })
 }
 
-/// The address Route53 answers with, in the state's spelling when it is the same address.
-/// Several values (an edit outside Terraform) read as one comma-separated text, which differs
-/// from any planned address and so shows as drift.
-fn read_address(in_state: &Value, values: &[String]) -> Value {
+fn read_address(in_state: Option<&str>, values: &[String]) -> Option<String> {
     match values {
-        [] => Value::Null,
-        [value] => match in_state.as_str() {
-            Some(old) if same_address(old, value) => Value::from(old),
-            _ => Value::from(value.clone()),
+        [] => None,
+        [value] => match in_state {
+            Some(old) if same_address(old, value) => Some(old.to_owned()),
+            _ => Some(value.clone()),
         },
-        several => Value::from(several.join(", ")),
+        several => Some(several.join(", ")),
     }
 }
 
@@ -98,35 +92,35 @@ mod tests {
     fn the_states_spelling_of_an_unchanged_address_is_kept() {
         let values = ["2a00:1450:4001:80b::200e".to_owned()];
         assert_eq!(
-            read_address(&Value::from("2A00:1450:4001:80B::200E"), &values),
-            Value::from("2A00:1450:4001:80B::200E")
+            read_address(Some("2A00:1450:4001:80B::200E"), &values).as_deref(),
+            Some("2A00:1450:4001:80B::200E")
         );
         assert_eq!(
-            read_address(&Value::from("81.2.69.160"), &["81.2.69.142".to_owned()]),
-            Value::from("81.2.69.142")
+            read_address(Some("81.2.69.160"), &["81.2.69.142".to_owned()]).as_deref(),
+            Some("81.2.69.142")
         );
         assert_eq!(
             read_address(
-                &Value::from("81.2.69.160"),
+                Some("81.2.69.160"),
                 &["81.2.69.160".to_owned(), "81.2.69.142".to_owned()]
-            ),
-            Value::from("81.2.69.160, 81.2.69.142")
+            )
+            .as_deref(),
+            Some("81.2.69.160, 81.2.69.142")
         );
     }
 
     #[test]
     fn import_fills_identity_and_leaves_the_rest_to_read() {
-        let state = import("Z1/Clearbrook.goldentooth.net./A").unwrap();
-        assert_eq!(state.attr("zone_id").as_str(), Some("Z1"));
+        let state = imported_state("Z1/Clearbrook.goldentooth.net./A").unwrap();
+        assert_eq!(state.zone_id.as_deref(), Some("Z1"));
+        assert_eq!(state.name, "Clearbrook.goldentooth.net.");
+        assert_eq!(state.id.as_deref(), Some("Z1/clearbrook.goldentooth.net/A"));
+        assert_eq!(state.address, None);
+        let value = import("Z1/Clearbrook.goldentooth.net./A").unwrap();
         assert_eq!(
-            state.attr("name").as_str(),
-            Some("Clearbrook.goldentooth.net.")
+            value,
+            model::to_value(&state, &schema().block.value_type()).unwrap()
         );
-        assert_eq!(
-            state.attr("id").as_str(),
-            Some("Z1/clearbrook.goldentooth.net/A")
-        );
-        assert!(state.attr("address").is_null());
         assert!(import("Z1/clearbrook.goldentooth.net/TXT").is_err());
     }
 }

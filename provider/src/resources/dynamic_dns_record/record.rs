@@ -3,9 +3,10 @@
 
 use std::net::IpAddr;
 
+use super::model::DnsRecordModel;
 use crate::aws::route53::{RecordData, RecordSet, bare_zone_id, normalize_name};
 use crate::public_ip::IpVersion;
-use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
+use crate::tf::{AttributePath, Diagnostic, Diagnostics};
 
 /// The record types this resource manages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +66,7 @@ pub(super) struct DesiredRecord {
 
 impl DesiredRecord {
     /// Reads a planned state; at apply time every value it needs is known.
-    pub(super) fn from_state(state: &Value) -> Result<DesiredRecord, Diagnostics> {
+    pub(super) fn from_model(state: &DnsRecordModel) -> Result<DesiredRecord, Diagnostics> {
         let missing = |name: &str| {
             Diagnostics::from(
                 Diagnostic::error(
@@ -75,16 +76,21 @@ impl DesiredRecord {
                 .at(AttributePath::root(name)),
             )
         };
-        let text = |name: &str| state.attr(name).as_str().ok_or_else(|| missing(name));
-        let record_type = RecordType::parse(text("type")?).ok_or_else(|| missing("type"))?;
-        let address: IpAddr = text("address")?.parse().map_err(|_| missing("address"))?;
+        let record_type = RecordType::parse(&state.record_type).ok_or_else(|| missing("type"))?;
+        let address: IpAddr = state
+            .address
+            .as_deref()
+            .ok_or_else(|| missing("address"))?
+            .parse()
+            .map_err(|_| missing("address"))?;
+        let zone_id = state.zone_id.as_deref().ok_or_else(|| missing("zone_id"))?;
         Ok(DesiredRecord {
-            zone_id: bare_zone_id(text("zone_id")?).to_owned(),
-            name: text("name")?.to_owned(),
+            zone_id: bare_zone_id(zone_id).to_owned(),
+            name: state.name.clone(),
             record_type,
-            ttl: state.attr("ttl").as_i64().ok_or_else(|| missing("ttl"))?,
+            ttl: state.ttl.ok_or_else(|| missing("ttl"))?,
             address,
-            allow_overwrite: state.attr("allow_overwrite").as_bool().unwrap_or(false),
+            allow_overwrite: state.allow_overwrite.unwrap_or(false),
         })
     }
 
@@ -244,15 +250,16 @@ mod tests {
 
     #[test]
     fn desired_record_comes_from_a_known_planned_state() {
-        let state = Value::object([
-            ("zone_id", "/hostedzone/Z1".into()),
-            ("name", "Clearbrook.goldentooth.net".into()),
-            ("type", "AAAA".into()),
-            ("ttl", Value::int(60)),
-            ("address", "2A00:1450:4001:80B::200E".into()),
-            ("allow_overwrite", false.into()),
-        ]);
-        let desired = DesiredRecord::from_state(&state).unwrap();
+        let state = DnsRecordModel {
+            zone_id: Some("/hostedzone/Z1".into()),
+            name: "Clearbrook.goldentooth.net".into(),
+            record_type: "AAAA".into(),
+            ttl: Some(60),
+            address: Some("2A00:1450:4001:80B::200E".into()),
+            allow_overwrite: Some(false),
+            ..DnsRecordModel::default()
+        };
+        let desired = DesiredRecord::from_model(&state).unwrap();
         assert_eq!(desired.zone_id, "Z1");
         let set = desired.record_set();
         assert_eq!(set.name, "clearbrook.goldentooth.net");
@@ -264,8 +271,11 @@ mod tests {
             }
         );
         assert!(desired.has_the_address_of(&set));
-        let mut unknown = state.clone();
-        unknown.set_attr("address", Value::unknown());
-        assert!(DesiredRecord::from_state(&unknown).is_err());
+        // An address still unknown at apply reads as None (`from_planned_value`).
+        let unknown = DnsRecordModel {
+            address: None,
+            ..state
+        };
+        assert!(DesiredRecord::from_model(&unknown).is_err());
     }
 }

@@ -3,7 +3,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use super::model::PlannedDnsRecord;
 use super::record::{RecordType, check_dns_name};
+use crate::tf::model;
 use crate::tf::{
     Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value, timeouts,
 };
@@ -94,12 +96,25 @@ pub(super) fn schema() -> Schema {
 
 /// Checks configuration that may hold unknown values; every error names its attribute.
 pub(super) fn validate(config: &Value) -> Diagnostics {
-    let mut diagnostics = timeouts::validate(config);
+    match model::from_value::<PlannedDnsRecord>(config) {
+        Ok(config) => check(&config),
+        Err(e) => e.into(),
+    }
+}
+
+fn check(config: &PlannedDnsRecord) -> Diagnostics {
+    let mut diagnostics = match config.timeouts.known() {
+        Some(Some(t)) => timeouts::validate_durations([
+            ("create", t.create.as_str()),
+            ("delete", t.delete.as_str()),
+            ("update", t.update.as_str()),
+        ]),
+        _ => Diagnostics::new(),
+    };
     let mut error = |summary: &str, detail: String, attribute: &str| {
         diagnostics.push(Diagnostic::error(summary, detail).at(AttributePath::root(attribute)));
     };
-    let zone_id = config.attr("zone_id");
-    let zone_name = config.attr("zone_name");
+    let (zone_id, zone_name) = (&config.zone_id, &config.zone_name);
     if zone_id.is_null() && zone_name.is_null() {
         error(
             "Missing hosted zone",
@@ -120,8 +135,11 @@ pub(super) fn validate(config: &Value) -> Diagnostics {
             "zone_id",
         );
     }
-    for attribute in ["zone_name", "name"] {
-        if let Some(text) = config.attr(attribute).as_str()
+    for (attribute, text) in [
+        ("zone_name", zone_name.as_str()),
+        ("name", config.name.known().map(String::as_str)),
+    ] {
+        if let Some(text) = text
             && let Err(reason) = check_dns_name(text)
         {
             error(
@@ -131,9 +149,9 @@ pub(super) fn validate(config: &Value) -> Diagnostics {
             );
         }
     }
-    let record_type = config.attr("type");
-    let parsed_type = record_type.as_str().and_then(RecordType::parse);
-    if let Some(text) = record_type.as_str()
+    let record_type = config.record_type.known().map(String::as_str);
+    let parsed_type = record_type.and_then(RecordType::parse);
+    if let Some(text) = record_type
         && parsed_type.is_none()
     {
         error(
@@ -145,8 +163,7 @@ pub(super) fn validate(config: &Value) -> Diagnostics {
             "type",
         );
     }
-    let ttl = config.attr("ttl");
-    if let Value::Number(number) = ttl {
+    if let Some(number) = config.ttl.value() {
         match number.as_i64() {
             Some(seconds) if (0..=MAX_TTL).contains(&seconds) => {}
             _ => error(
@@ -156,7 +173,7 @@ pub(super) fn validate(config: &Value) -> Diagnostics {
             ),
         }
     }
-    if let Some(text) = config.attr("address").as_str() {
+    if let Some(text) = config.address.as_str() {
         match text.parse::<IpAddr>() {
             Err(_) => error(
                 "Invalid address",

@@ -5,77 +5,74 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 
+use super::model::{Content, FileModel};
 use crate::ssh::RemoteFile;
-use crate::tf::{AttributePath, Diagnostic, Diagnostics, Schema, Value};
-
-/// The attributes that can hold the content; exactly one is set.
-pub(super) const CONTENT_SOURCES: [&str; 3] = ["content", "content_base64", "source"];
+use crate::tf::{AttributePath, Diagnostic, Diagnostics};
 
 /// The state as the host has it now, keeping the user's spelling of equal values.
-pub(super) fn state_from_host(state: &Value, file: &RemoteFile, host: &str, path: &str) -> Value {
+pub(super) fn state_from_host(
+    state: &FileModel,
+    file: &RemoteFile,
+    host: &str,
+    path: &str,
+) -> FileModel {
     let mut new = state.clone();
-    let content_known = CONTENT_SOURCES
-        .iter()
-        .any(|name| !state.attr(name).is_null());
+    let content_known = state.content() != Content::Unset;
     let text = String::from_utf8(file.content.clone());
-    if !state.attr("content_base64").is_null() || (!content_known && text.is_err()) {
-        new.set_attr("content_base64", STANDARD.encode(&file.content).into());
-    } else if !state.attr("content").is_null() || !content_known {
+    if state.content_base64.is_some() || (!content_known && text.is_err()) {
+        new.content_base64 = Some(STANDARD.encode(&file.content));
+    } else if state.content.is_some() || !content_known {
         // Bytes that are not UTF-8 cannot be a string: show them lossily, so the plan
         // shows a difference and apply writes the configured content back.
         let shown = text.unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-        new.set_attr("content", shown.into());
+        new.content = Some(shown);
     }
-    new.set_attr("sha256", sha256_hex(&file.content).into());
+    new.sha256 = Some(sha256_hex(&file.content));
     let metadata = &file.metadata;
     let same_mode = state
-        .attr("mode")
-        .as_str()
+        .mode
+        .as_deref()
         .and_then(|m| u32::from_str_radix(m, 8).ok())
         == Some(metadata.mode);
     if !same_mode {
-        new.set_attr("mode", metadata.mode_text().into());
+        new.mode = Some(metadata.mode_text());
     }
-    for (name, host_name, id) in [
-        ("owner", &metadata.owner, metadata.uid),
-        ("group", &metadata.group, metadata.gid),
-    ] {
-        let current = state.attr(name).as_str();
-        if current != Some(host_name.as_str()) && current != Some(id.to_string().as_str()) {
-            new.set_attr(name, host_name.clone().into());
-        }
-    }
-    new.set_attr("id", format!("{host}:{path}").into());
+    new.owner = same_or_host(state.owner.as_deref(), &metadata.owner, metadata.uid);
+    new.group = same_or_host(state.group.as_deref(), &metadata.group, metadata.gid);
+    new.id = Some(format!("{host}:{path}"));
     new
 }
 
-/// The configured content as bytes; `None` while it is unknown.
-pub(super) fn desired_content(config: &Value) -> Result<Option<Vec<u8>>, Diagnostic> {
-    let attribute = |name: &str| config.attr(name);
-    if !attribute("content").is_null() {
-        return Ok(attribute("content").as_str().map(|s| s.as_bytes().to_vec()));
+/// The user's spelling when it names the host's owner (or group) by name or id, else the
+/// host's name.
+fn same_or_host(current: Option<&str>, host_name: &str, id: u32) -> Option<String> {
+    match current {
+        Some(current) if current == host_name || current == id.to_string() => {
+            Some(current.to_owned())
+        }
+        _ => Some(host_name.to_owned()),
     }
-    if !attribute("content_base64").is_null() {
-        let Some(text) = attribute("content_base64").as_str() else {
-            return Ok(None);
-        };
-        return STANDARD.decode(text).map(Some).map_err(|e| {
+}
+
+/// The configured content as bytes; `None` while it is unknown.
+pub(super) fn desired_content(content: Content<'_>) -> Result<Option<Vec<u8>>, Diagnostic> {
+    match content {
+        Content::Text(text) => Ok(Some(text.as_bytes().to_vec())),
+        Content::Base64(text) => STANDARD.decode(text).map(Some).map_err(|e| {
             Diagnostic::error("Invalid base64", e.to_string())
                 .at(AttributePath::root("content_base64"))
-        });
+        }),
+        Content::Source(source) => std::fs::read(source).map(Some).map_err(|e| {
+            Diagnostic::error("Cannot read source", format!("{source}: {e}"))
+                .at(AttributePath::root("source"))
+        }),
+        Content::Unknown | Content::Unset => Ok(None),
     }
-    let Some(source) = attribute("source").as_str() else {
-        return Ok(None);
-    };
-    std::fs::read(source).map(Some).map_err(|e| {
-        Diagnostic::error("Cannot read source", format!("{source}: {e}"))
-            .at(AttributePath::root("source"))
-    })
 }
 
 /// The state an import starts from: `host`, `path` and `id`; the read that follows fills in
 /// the rest from the host.
-pub(super) fn imported_state(schema: &Schema, id: &str) -> Result<Value, Diagnostics> {
+pub(super) fn imported_state(id: &str) -> Result<FileModel, Diagnostics> {
     let Some((host, path)) = parse_import_id(id) else {
         return Err(Diagnostic::error(
             "Invalid import ID",
@@ -83,11 +80,12 @@ pub(super) fn imported_state(schema: &Schema, id: &str) -> Result<Value, Diagnos
         )
         .into());
     };
-    let mut state = schema.block.null_value();
-    state.set_attr("host", host.into());
-    state.set_attr("path", path.into());
-    state.set_attr("id", id.into());
-    Ok(state)
+    Ok(FileModel {
+        host: host.to_owned(),
+        path: path.to_owned(),
+        id: Some(id.to_owned()),
+        ..FileModel::default()
+    })
 }
 
 pub(super) fn sha256_hex(bytes: &[u8]) -> String {
@@ -130,20 +128,7 @@ fn parse_import_id(id: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::Resource as _;
-    use crate::resources::file::File;
     use crate::ssh::FileMetadata;
-
-    fn config(pairs: Vec<(&str, Value)>) -> Value {
-        let mut base = Value::object([
-            ("host", Value::from("10.4.0.10")),
-            ("path", "/etc/motd".into()),
-        ]);
-        for (name, value) in pairs {
-            base.set_attr(name, value);
-        }
-        base
-    }
 
     #[test]
     fn paths_must_be_absolute_and_normalized_but_may_hold_anything_else() {
@@ -174,12 +159,15 @@ mod tests {
 
     #[test]
     fn read_keeps_equal_spellings_and_reports_differences() {
-        let state = config(vec![
-            ("content", "old".into()),
-            ("mode", "644".into()),
-            ("owner", "0".into()),
-            ("group", "root".into()),
-        ]);
+        let state = FileModel {
+            host: "10.4.0.10".into(),
+            path: "/etc/motd".into(),
+            content: Some("old".into()),
+            mode: Some("644".into()),
+            owner: Some("0".into()),
+            group: Some("root".into()),
+            ..FileModel::default()
+        };
         let file = RemoteFile {
             content: b"new".to_vec(),
             metadata: FileMetadata {
@@ -191,23 +179,20 @@ mod tests {
             },
         };
         let new = state_from_host(&state, &file, "10.4.0.10", "/etc/motd");
-        assert_eq!(new.attr("content").as_str(), Some("new"));
-        assert_eq!(new.attr("mode").as_str(), Some("644"));
-        assert_eq!(new.attr("owner").as_str(), Some("0"));
-        assert_eq!(
-            new.attr("sha256").as_str(),
-            Some(sha256_hex(b"new").as_str())
-        );
-        assert_eq!(new.attr("id").as_str(), Some("10.4.0.10:/etc/motd"));
+        assert_eq!(new.content.as_deref(), Some("new"));
+        assert_eq!(new.mode.as_deref(), Some("644"));
+        assert_eq!(new.owner.as_deref(), Some("0"));
+        assert_eq!(new.sha256, Some(sha256_hex(b"new")));
+        assert_eq!(new.id.as_deref(), Some("10.4.0.10:/etc/motd"));
 
-        let imported = imported_state(&File.schema(), "10.4.0.10:/bin/x").unwrap();
+        let imported = imported_state("10.4.0.10:/bin/x").unwrap();
         let binary = RemoteFile {
             content: vec![0xff, 0],
             ..file
         };
         let new = state_from_host(&imported, &binary, "10.4.0.10", "/bin/x");
-        assert!(new.attr("content").is_null());
-        assert_eq!(new.attr("content_base64").as_str(), Some("/wA="));
+        assert_eq!(new.content, None);
+        assert_eq!(new.content_base64.as_deref(), Some("/wA="));
     }
 
     #[test]
