@@ -192,6 +192,7 @@ impl Registry {
                 Box::new(crate::resources::nfs_export::NfsExport),
                 Box::new(crate::resources::nfs_mount::NfsMount),
                 Box::new(crate::resources::node::Node),
+                Box::new(crate::resources::load_balancer::LoadBalancer),
             ],
             data_sources: vec![
                 Box::new(crate::data_sources::public_ip::PublicIp),
