@@ -3,8 +3,8 @@
 //! on the stats socket; the previous file and unit state put back on any failure, with
 //! HAProxy's own words. Delete puts back what create found.
 
+use super::from_value::load_balancer_from_value;
 use super::haproxy_cfg::{SOCKET_PATH, render};
-use super::model::load_balancer_from_value;
 use super::read::{
     CONFIG_PATH, ORIGINAL_PATH, RECORD_PATH, SOCKET_FUNCTION, host_view, live_servers,
     set_live_state,

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::model::{
-    Bind, CheckKind, Frontend, HealthCheck, LoadBalancer, Prometheus, Server, Stats, parse_bind,
+    Bind, CheckKind, Frontend, HealthCheck, LoadBalancer, Prometheus, Server, Stats,
 };
+use super::values::parse_bind;
 
 /// The stats socket the resource owns: root only, admin level (its refresh reads `show stat`).
 pub(crate) const SOCKET_PATH: &str = "/run/haproxy/homelab.sock";

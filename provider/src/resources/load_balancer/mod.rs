@@ -4,12 +4,14 @@
 //! servers' live state from its own stats socket.
 
 mod apply;
+mod from_value;
 pub(crate) mod haproxy_cfg;
 pub(crate) mod model;
 mod plan;
 mod read;
 mod schema;
 pub(crate) mod stats;
+pub(crate) mod values;
 
 use async_trait::async_trait;
 

@@ -1,7 +1,7 @@
 //! `homelab_load_balancer`'s checks before anything reaches the host, the values known at plan
 //! time, the warning for a back end with no server up, and the check that HAProxy is installed.
 
-use super::model::check_configuration;
+use super::from_value::check_configuration;
 use crate::registry::Context;
 use crate::resources::bgp_router::check_connection;
 use crate::ssh::{Command, resource_config};

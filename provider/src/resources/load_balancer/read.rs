@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use super::from_value::load_balancer_from_value;
 use super::haproxy_cfg::{self, SOCKET_PATH};
-use super::model::{CheckKind, Frontend, LoadBalancer, load_balancer_from_value};
+use super::model::{CheckKind, Frontend, LoadBalancer};
 use super::stats::{ServerState, parse_show_stat};
 use crate::registry::Context;
 use crate::ssh::{Command, Session};
