@@ -7,6 +7,7 @@ pub mod bgp_router;
 pub mod cloudfront_distribution;
 pub mod dynamic_dns_record;
 pub mod file;
+pub mod load_balancer;
 pub mod nfs_export;
 pub mod nfs_mount;
 pub mod node;
