@@ -162,6 +162,11 @@ fn homelab_example_applies_on_lab_hosts_with_a_local_echo_source() {
     for node in nodes {
         lab_sh(lab, node, RASPBERRY_PI_BOOT_FILES);
     }
+    // The control-plane nodes' API servers, until kubeadm runs there: TCP listeners on :6443,
+    // as the demo starts them.
+    for node in &nodes[1..] {
+        lab_sh(lab, node, API_SERVER_STANDIN);
+    }
     // The home proxy goes to a local AWS API holding the book's hosted zone, as in the demo.
     let moto = Moto::start();
     let zone = moto.create_hosted_zone("goldentooth.net");
@@ -187,6 +192,7 @@ fn homelab_example_applies_on_lab_hosts_with_a_local_echo_source() {
                     expect_node_baseline(lab, host, name, nodes);
                 }
                 expect_nfs(lab, nodes);
+                expect_api_load_balancer(lab, nodes, state);
                 expect_metallb_peering(&bgp, state);
                 expect_home_proxy(&moto, &zone, state);
             },
@@ -199,6 +205,11 @@ fn homelab_example_applies_on_lab_hosts_with_a_local_echo_source() {
                 assert_eq!(lab_file(lab, host, MODULES_FILE), None);
                 assert_eq!(lab_sh(lab, host, AUTOMOUNT_STATE).trim(), "inactive");
             }
+            let haproxy_cfg = lab_file(lab, &nodes[0], "/etc/haproxy/haproxy.cfg");
+            assert!(
+                !haproxy_cfg.unwrap_or_default().contains("k8s_api"),
+                "the load balancer's configuration is still in place"
+            );
             assert!(
                 !lab_sh(lab, &nodes[0], "exportfs -v").contains("/mnt/usb1"),
                 "the export is still live"
@@ -207,6 +218,33 @@ fn homelab_example_applies_on_lab_hosts_with_a_local_echo_source() {
             expect_nothing_left_in_aws(&moto, &zone);
         })
         .run_in(&workdir);
+}
+
+/// A stand-in for a control-plane node's API server: systemd's socket activator on :6443.
+const API_SERVER_STANDIN: &str = "systemd-run --quiet --unit=api-server-standin systemd-socket-activate --accept --listen=6443 /bin/cat";
+
+/// HAProxy on allyrion sends the API port to bettley and cargyll, both UP, as the example's
+/// output and HAProxy's own configuration check say; a connection through allyrion:6443 reaches
+/// a back end (the stand-in echoes what it gets).
+fn expect_api_load_balancer(lab: &Lab, nodes: &[Host], state: &StateView) {
+    let output = state
+        .output("api_load_balancer")
+        .expect("the api_load_balancer output");
+    assert_eq!(output["servers_up"], json!(2), "{output}");
+    for name in ["bettley", "cargyll"] {
+        let status = output["servers"][name].as_str().unwrap_or_default();
+        assert!(status.starts_with("UP"), "{name}: {output}");
+    }
+    lab_sh(lab, &nodes[0], "haproxy -c -q -f /etc/haproxy/haproxy.cfg");
+    let echoed = lab_sh(
+        lab,
+        &nodes[1],
+        &format!(
+            "exec 3<>/dev/tcp/{}/6443 && echo through-the-lb >&3 && head -n 1 <&3",
+            nodes[0].address
+        ),
+    );
+    assert_eq!(echoed.trim(), "through-the-lb");
 }
 
 /// The file homelab_node lists its kernel modules in, for systemd-modules-load at boot.
