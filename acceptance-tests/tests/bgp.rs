@@ -4,6 +4,8 @@
 
 #[path = "bgp/lab.rs"]
 mod lab;
+#[path = "bgp/password_env.rs"]
+mod password_env;
 
 use std::time::Duration;
 

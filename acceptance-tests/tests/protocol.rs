@@ -4,6 +4,8 @@
 mod http_source;
 #[path = "protocol/msgpack.rs"]
 mod msgpack;
+#[path = "protocol/old_clients.rs"]
+mod old_clients;
 #[path = "protocol/rpc.rs"]
 mod rpc;
 #[path = "protocol/unsupported.rs"]

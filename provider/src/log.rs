@@ -147,6 +147,46 @@ pub fn write(level: Level, message: &str, fields: &[(&str, &dyn Display)]) {
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
+/// Writes the error line that reports a panic, unless logging is off. The provider's panic
+/// hook calls it: Terraform shows the plain `panic:` text a crash leaves on stderr only at debug
+/// level, while this line reaches its log as an error without any `TF_LOG`.
+pub fn panic(info: &std::panic::PanicHookInfo<'_>) {
+    if !enabled(Level::Error) {
+        return;
+    }
+    let location = info.location().map(ToString::to_string);
+    let line = format_panic_line(
+        payload_text(info.payload()),
+        location.as_deref(),
+        &timestamp_now(),
+    );
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// The text of a panic's payload: the message of `panic!` and of `expect`, which are a `&str`
+/// or a `String`; any other payload has no text to show.
+fn payload_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text
+    } else {
+        "(a panic without a message)"
+    }
+}
+
+/// Builds the panic's error line: the message and where in the source it happened, in the
+/// message itself (so it is shown whole) and as fields.
+fn format_panic_line(message: &str, location: Option<&str>, timestamp: &str) -> String {
+    let location = location.unwrap_or("an unknown location");
+    format_line(
+        Level::Error,
+        &format!("the provider crashed (panic at {location}): {message}"),
+        timestamp,
+        &[("panic", &message), ("location", &location)],
+    )
+}
+
 /// The current time in hclog's JSON layout: UTC, microseconds, `Z`.
 fn timestamp_now() -> String {
     let now = time::OffsetDateTime::now_utc();
@@ -241,6 +281,43 @@ mod tests {
         assert_eq!(&stamp[10..11], "T");
         assert_eq!(&stamp[19..20], ".");
         assert!(stamp.ends_with('Z'));
+    }
+
+    #[test]
+    fn a_panic_is_one_error_line_with_its_message_and_location() {
+        let line = format_panic_line(
+            "index out of bounds: the len is 0 but the index is 3\nsecond line",
+            Some("provider/src/router/model.rs:42:17"),
+            "2026-11-22T04:13:56.123456Z",
+        );
+        assert_eq!(line.matches('\n').count(), 1, "one physical line: {line}");
+        let parsed: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+        assert_eq!(parsed["@level"], "error");
+        assert_eq!(parsed["@module"], "provider.terraform-provider-homelab");
+        let shown = parsed["@message"].as_str().expect("a message");
+        assert!(
+            shown.contains("panic at provider/src/router/model.rs:42:17"),
+            "{shown}"
+        );
+        assert!(shown.contains("the len is 0 but the index is 3"), "{shown}");
+        assert_eq!(parsed["location"], "provider/src/router/model.rs:42:17");
+        assert_eq!(
+            parsed["panic"],
+            "index out of bounds: the len is 0 but the index is 3\nsecond line"
+        );
+        let unplaced = format_panic_line("boom", None, "t");
+        let parsed: serde_json::Value = serde_json::from_str(&unplaced).expect("valid JSON");
+        assert_eq!(parsed["location"], "an unknown location");
+    }
+
+    #[test]
+    fn panic_payloads_give_their_text() {
+        let literal: Box<dyn std::any::Any + Send> = Box::new("literal message");
+        assert_eq!(payload_text(literal.as_ref()), "literal message");
+        let formatted: Box<dyn std::any::Any + Send> = Box::new(format!("formatted {}", 7));
+        assert_eq!(payload_text(formatted.as_ref()), "formatted 7");
+        let other: Box<dyn std::any::Any + Send> = Box::new(42_u32);
+        assert_eq!(payload_text(other.as_ref()), "(a panic without a message)");
     }
 
     #[test]

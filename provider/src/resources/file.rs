@@ -72,7 +72,12 @@ impl Resource for File {
                         .describe(
                             "Create missing parent directories (`mkdir -p`) when writing. \
                              Write-only: it only changes how the file is written, so it is not \
-                             kept in state and an imported file needs no value for it.",
+                             kept in state and an imported file needs no value for it. \
+                             Needs Terraform v1.11 or OpenTofu v1.11 or later.",
+                        )
+                        .write_only_alternative(
+                            "Leave it unset, so the parent directory must already exist, or use \
+                             Terraform v1.11 or OpenTofu v1.11 or later.",
                         ),
                     Attribute::computed("sha256", Type::String)
                         .describe("SHA-256 of the content, in hex; known at plan time."),

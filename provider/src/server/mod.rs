@@ -105,11 +105,13 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Reports a panic the way Terraform recognises a crashed plugin: a line starting with
-/// `panic: ` on stderr, then the backtrace, so the user sees "the plugin crashed" with the
+/// Reports a panic twice: first as an error-level hclog line, which Terraform logs as an error
+/// without any `TF_LOG`; then the way Terraform recognises a crashed plugin, a line starting
+/// with `panic: ` on stderr and the backtrace, so the user sees "the plugin crashed" with the
 /// reason instead of a bare "plugin exited".
 fn install_panic_report() {
     std::panic::set_hook(Box::new(|info| {
+        log::panic(info);
         let backtrace = std::backtrace::Backtrace::force_capture();
         eprintln!("panic: {info}\n\n{backtrace}");
     }));

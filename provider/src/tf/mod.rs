@@ -11,6 +11,7 @@ pub mod schema;
 pub mod timeouts;
 pub mod types;
 pub mod value;
+pub mod write_only;
 
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
 pub use path::{AttributePath, PathStep};

@@ -90,6 +90,9 @@ pub struct Attribute {
     pub sensitive: bool,
     /// Never stored in plan or state.
     pub write_only: bool,
+    /// For a write-only attribute: what to use instead on a client without write-only
+    /// attributes (one or two sentences), shown when such a client sets it.
+    pub write_only_alternative: Option<String>,
     /// Deprecated.
     pub deprecated: bool,
     /// A change of this attribute replaces the object (plan rule, not sent to Terraform).
@@ -112,6 +115,7 @@ impl Attribute {
             computed: false,
             sensitive: false,
             write_only: false,
+            write_only_alternative: None,
             deprecated: false,
             requires_replace: false,
             use_state_for_unknown: false,
@@ -178,6 +182,13 @@ impl Attribute {
     /// Marks it write-only.
     pub fn write_only(mut self) -> Attribute {
         self.write_only = true;
+        self
+    }
+
+    /// Says what to use instead of this write-only attribute on a client without write-only
+    /// attributes (Terraform or OpenTofu before v1.11).
+    pub fn write_only_alternative(mut self, instead: &str) -> Attribute {
+        self.write_only_alternative = Some(instead.to_owned());
         self
     }
 

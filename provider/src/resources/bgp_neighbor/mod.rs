@@ -6,7 +6,9 @@ mod schema;
 
 use async_trait::async_trait;
 
-use self::schema::{IPV4_UNICAST, PASSWORD_SET_OUTSIDE, POLICY_ATTRIBUTES};
+use self::schema::{
+    IPV4_UNICAST, PASSWORD_SET_OUTSIDE, POLICY_ATTRIBUTES, password_from_environment,
+};
 use crate::registry::{Context, Resource};
 use crate::router::frr::Frr;
 use crate::router::resource_values::{failed, required_asn, with_settings_defaults};
@@ -57,6 +59,13 @@ impl Resource for BgpNeighbor {
             }
             _ => planned.set_attr("peer_group", Value::unknown()),
         }
+        // A password from the environment is checked here, where plan still stops bad input,
+        // and read again at apply; the plan never holds it.
+        if let Some(name) = config.attr("password_env").as_str()
+            && let Err(problem) = password_from_environment(name)
+        {
+            return problem.into();
+        }
         context
             .provider
             .ssh
@@ -70,8 +79,8 @@ impl Resource for BgpNeighbor {
         planned: &Value,
         config: &Value,
     ) -> Result<Value, Diagnostics> {
-        let password = match config.attr("password").as_str() {
-            Some(text) => PasswordChange::Set(Secret::new(text)),
+        let password = match configured_password(config)? {
+            Some(text) => PasswordChange::Set(Secret::new(&text)),
             None => PasswordChange::Remove,
         };
         set_neighbor(context, planned, config, password, true).await
@@ -108,10 +117,12 @@ impl Resource for BgpNeighbor {
         config: &Value,
     ) -> Result<Value, Diagnostics> {
         let version_changed = planned.attr("password_version") != prior.attr("password_version");
-        let password = match (version_changed, config.attr("password").as_str()) {
-            (false, _) => PasswordChange::Keep,
-            (true, Some(text)) => PasswordChange::Set(Secret::new(text)),
-            (true, None) => PasswordChange::Remove,
+        let password = match version_changed {
+            false => PasswordChange::Keep,
+            true => match configured_password(config)? {
+                Some(text) => PasswordChange::Set(Secret::new(&text)),
+                None => PasswordChange::Remove,
+            },
         };
         set_neighbor(context, planned, config, password, false).await
     }
@@ -239,6 +250,18 @@ fn neighbor_from(planned: &Value) -> Result<Neighbor, Diagnostics> {
         },
         has_password: false,
     })
+}
+
+/// The password configuration asks for: the write-only one, or the one in the environment
+/// variable `password_env` names (validate lets at most one be set).
+fn configured_password(config: &Value) -> Result<Option<String>, Diagnostics> {
+    if let Some(text) = config.attr("password").as_str() {
+        return Ok(Some(text.to_owned()));
+    }
+    match config.attr("password_env").as_str() {
+        Some(name) => Ok(Some(password_from_environment(name)?)),
+        None => Ok(None),
+    }
 }
 
 /// The state as the router has it now, keeping what only Terraform knows (connection and FRR

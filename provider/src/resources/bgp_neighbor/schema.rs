@@ -69,11 +69,32 @@ pub(super) fn schema() -> Schema {
                 "The TCP MD5 password (RFC 2385) both sides must share: 1 to 80 printable ASCII \
                  characters without spaces. Write-only: it is never stored in plan or state, and \
                  it reaches the router on standard input, never on a command line. Set \
-                 `password_version` with it, and change that to send a new password.",
+                 `password_version` with it, and change that to send a new password. Needs \
+                 Terraform v1.11 or OpenTofu v1.11 or later; with older ones use \
+                 `password_env`.",
+            )
+            .write_only_alternative(
+                "Use password_env instead, with password_version as before: it names an \
+                 environment variable of the terraform or tofu process that holds the \
+                 password, works on every supported Terraform and OpenTofu, and keeps the \
+                 password out of state.",
             ),
+        Attribute::optional("password_env", Type::String).describe(
+            "The name of an environment variable of the `terraform` or `tofu` process (for \
+             example a secret variable of a Spacelift stack) that holds the TCP MD5 password, \
+             for Terraform before v1.11 and OpenTofu before v1.11 (Spacelift's Terraform 1.5.7 \
+             among them), which do not support the write-only `password`. Only the name is \
+             stored in state; the password is read when planning (to check it is set and \
+             valid) and when applying, and reaches the router as `password` does. Set at most \
+             one of `password` and `password_env`, and set `password_version` with either: a \
+             new value of the variable is sent when `password_version` changes. The variable \
+             must be set wherever plan and apply run, and is visible to every process the CLI \
+             starts; that is its cost against `password`.",
+        ),
         Attribute::optional("password_version", Type::String).describe(
-            "Any value that changes whenever `password` does (a counter, a date): the password \
-             is written when this changes. Refresh checks that the router still has a \
+            "Any value that changes whenever the password (`password`, or the variable \
+             `password_env` names) does (a counter, a date): the password is written when this \
+             changes. Refresh checks that the router still has a \
              password: one removed by hand shows this as removed, one added by hand shows it as \
              `\"(set outside Terraform)\"`. A password changed by hand to another value cannot \
              be seen.",
@@ -99,7 +120,13 @@ pub(super) fn schema() -> Schema {
                  session to reach Established; if it does not, the change is rolled back and the \
                  apply fails with the session's last state. Only with `address`. Write-only: it \
                  changes how the neighbor is applied, not what it is, so it is not kept in state \
-                 and an imported neighbor needs no value for it.",
+                 and an imported neighbor needs no value for it. Needs Terraform v1.11 or \
+                 OpenTofu v1.11 or later.",
+            )
+            .write_only_alternative(
+                "Leave it unset and check the session afterwards with the \
+                 homelab_bgp_sessions data source, or use Terraform v1.11 or OpenTofu v1.11 or \
+                 later.",
             ),
     ];
     attributes.extend(frr::save_attributes());
@@ -183,21 +210,49 @@ pub(super) fn validate(config: &Value) -> Diagnostics {
     {
         error("password", "Invalid password", reason);
     }
+    if let Some(name) = config.attr("password_env").as_str()
+        && !is_environment_variable_name(name)
+    {
+        error(
+            "password_env",
+            "Invalid password_env",
+            format!(
+                "{:?} is not an environment variable name (letters, digits and _, not \
+                 starting with a digit)",
+                shown(name)
+            ),
+        );
+    }
     let (password, version) = (config.attr("password"), config.attr("password_version"));
-    if password.is_known() && version.is_known() {
-        if !password.is_null() && version.is_null() {
+    let from_env = config.attr("password_env");
+    if !password.is_null() && !from_env.is_null() {
+        error(
+            "password_env",
+            "Conflicting passwords",
+            "Set password (write-only, Terraform and OpenTofu v1.11 on) or password_env (every \
+             CLI), not both."
+                .into(),
+        );
+    }
+    let either = if password.is_null() {
+        from_env
+    } else {
+        password
+    };
+    if either.is_known() && version.is_known() {
+        if !either.is_null() && version.is_null() {
             error(
                 "password_version",
                 "Missing password_version",
-                "password is write-only, so Terraform cannot see it change: set \
-                 password_version with it, and change that value whenever the password changes."
+                "Terraform never sees the password itself change: set password_version with \
+                 password or password_env, and change that value whenever the password changes."
                     .into(),
             );
-        } else if password.is_null() && !version.is_null() {
+        } else if either.is_null() && !version.is_null() {
             error(
                 "password",
                 "Missing password",
-                "password_version is set but password is not.".into(),
+                "password_version is set but neither password nor password_env is.".into(),
             );
         }
     }
@@ -322,6 +377,42 @@ fn check_password(text: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The password an environment variable named by `password_env` holds, checked as a
+/// configured one is; errors name `password_env` and never show the value.
+pub(super) fn password_from_environment(name: &str) -> Result<String, Diagnostic> {
+    password_from_variable(name, std::env::var(name).ok())
+}
+
+/// Checks the value (`None` when unset or not UTF-8) of the variable `password_env` names.
+pub(super) fn password_from_variable(
+    name: &str,
+    value: Option<String>,
+) -> Result<String, Diagnostic> {
+    let at = AttributePath::root("password_env");
+    let text = value.ok_or_else(|| {
+        Diagnostic::error(
+            "Password variable not set",
+            format!(
+                "password_env names {name}, but the terraform or tofu process has no such \
+                 environment variable with a UTF-8 value: set it wherever plan and apply run."
+            ),
+        )
+        .at(at.clone())
+    })?;
+    check_password(&text).map_err(|reason| {
+        Diagnostic::error("Invalid password", format!("the value of {name}: {reason}")).at(at)
+    })?;
+    Ok(text)
+}
+
+/// A portable environment variable name.
+fn is_environment_variable_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 255
+        && !text.starts_with(|c: char| c.is_ascii_digit())
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// A word FRR takes as a name: letters, digits, `.`, `_`, `:` and `-`.

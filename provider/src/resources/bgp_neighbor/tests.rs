@@ -1,4 +1,4 @@
-use super::schema::check_description;
+use super::schema::{check_description, password_from_variable};
 use super::*;
 
 fn config(pairs: Vec<(&str, Value)>) -> Value {
@@ -155,6 +155,66 @@ fn passwords_need_a_version_and_bad_ones_are_not_echoed() {
     let text = format!("{:?}", diagnostics.0[0]);
     assert!(!text.contains("space-secret"), "{text}");
     assert!(text.contains("character 4"), "{text}");
+}
+
+#[test]
+fn a_password_from_the_environment_needs_a_version_and_a_valid_name_and_value() {
+    assert!(
+        paths(&config(vec![
+            ("password_env", "HOMELAB_TEST_BGP_MD5".into()),
+            ("password_version", "1".into()),
+        ]))
+        .is_empty()
+    );
+    assert_eq!(
+        paths(&config(vec![(
+            "password_env",
+            "HOMELAB_TEST_BGP_MD5".into()
+        )])),
+        ["password_version"]
+    );
+    assert_eq!(
+        paths(&config(vec![
+            ("password", "pw".into()),
+            ("password_env", "HOMELAB_TEST_BGP_MD5".into()),
+            ("password_version", "1".into()),
+        ])),
+        ["password_env"]
+    );
+    for bad in ["", "1ABC", "A-B", "A B", "$(id)", "A;B"] {
+        assert_eq!(
+            paths(&config(vec![
+                ("password_env", bad.into()),
+                ("password_version", "1".into()),
+            ])),
+            ["password_env"],
+            "{bad:?}"
+        );
+    }
+    // The variable itself: unset, invalid, then valid; errors never show the value.
+    let name = "HOMELAB_TEST_BGP_MD5";
+    let unset = password_from_variable(name, None).expect_err("unset");
+    assert_eq!(
+        unset.attribute.map(|p| p.to_string()).as_deref(),
+        Some("password_env")
+    );
+    assert!(unset.detail.contains(name), "{}", unset.detail);
+    let invalid =
+        password_from_variable(name, Some("has space-secret".into())).expect_err("a space");
+    assert!(
+        !format!("{invalid:?}").contains("space-secret"),
+        "{invalid:?}"
+    );
+    assert_eq!(
+        password_from_variable(name, Some("md5-ok".into())).expect("valid"),
+        "md5-ok"
+    );
+    // A variable nobody sets reads as unset through the real environment too.
+    let missing = configured_password(&config(vec![(
+        "password_env",
+        "HOMELAB_TEST_NEVER_SET_7F3A".into(),
+    )]));
+    assert!(missing.is_err());
 }
 
 fn router_neighbor(has_password: bool) -> Neighbor {

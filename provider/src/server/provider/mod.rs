@@ -190,6 +190,12 @@ impl ProviderService {
     }
 }
 
+/// Whether the client said it supports write-only attributes. Terraform before v1.11 and
+/// OpenTofu before v1.11 send no `ClientCapabilities`, or leave the flag false.
+fn write_only_allowed(capabilities: Option<&pb::ClientCapabilities>) -> bool {
+    capabilities.is_some_and(|c| c.write_only_attributes_allowed)
+}
+
 /// Nulls write-only attributes, which must never reach plan or state.
 fn without_write_only(schema: &Schema, mut state: Value) -> Value {
     for attribute in schema.block.attributes.iter().filter(|a| a.write_only) {

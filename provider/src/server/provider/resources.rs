@@ -3,11 +3,12 @@
 use tfplugin_proto::tfplugin6 as pb;
 use tonic::{Request, Response, Status};
 
-use super::{ProviderService, diags, without_write_only};
+use super::{ProviderService, diags, without_write_only, write_only_allowed};
 use crate::server::convert::{
     decode_value, encode_state_as_json, encode_value, path_to_proto, unknown_type,
 };
 use crate::tf::plan::plan_resource_change as plan_change;
+use crate::tf::write_only::{UnknownValues, refuse_write_only_values};
 use crate::tf::{Diagnostic, Diagnostics, Value, json};
 
 pub(super) async fn validate_resource_config(
@@ -18,7 +19,15 @@ pub(super) async fn validate_resource_config(
     let result = (|| {
         let (schema, resource) = service.typed_resource(&request.type_name)?;
         let config = decode_value(request.config.as_ref(), &schema.value_type, "configuration")?;
-        Ok::<_, Diagnostics>(resource.validate(&config))
+        let mut diagnostics = resource.validate(&config);
+        if !write_only_allowed(request.client_capabilities.as_ref()) {
+            diagnostics.extend(refuse_write_only_values(
+                &schema.schema.block,
+                &config,
+                UnknownValues::Allowed,
+            ));
+        }
+        Ok::<_, Diagnostics>(diagnostics)
     })();
     Ok(Response::new(pb::validate_resource_config::Response {
         diagnostics: diags(result.unwrap_or_else(|d| d)),
@@ -110,6 +119,13 @@ pub(super) async fn plan_resource_change(
             "proposed new state",
         )?;
         let config = decode_value(request.config.as_ref(), ty, "configuration")?;
+        if !write_only_allowed(request.client_capabilities.as_ref()) {
+            let refused =
+                refuse_write_only_values(&schema.schema.block, &config, UnknownValues::Refused);
+            if refused.has_errors() {
+                return Err(refused);
+            }
+        }
         let mut change = plan_change(&schema.schema.block, &prior, &proposed, &config);
         change.private = request.prior_private.clone();
         change.earlier_private = request.planned_private.clone();
