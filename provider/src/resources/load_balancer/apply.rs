@@ -3,15 +3,15 @@
 //! on the stats socket; the previous file and unit state put back on any failure, with
 //! HAProxy's own words. Delete puts back what create found.
 
-use super::from_value::load_balancer_from_value;
+use super::convert::settings;
 use super::haproxy_cfg::{SOCKET_PATH, render};
+use super::model::LoadBalancerModel;
 use super::read::{
     CONFIG_PATH, ORIGINAL_PATH, RECORD_PATH, SOCKET_FUNCTION, host_view, live_servers,
     set_live_state,
 };
-use crate::registry::Context;
-use crate::ssh::Command;
-use crate::tf::{Diagnostic, Diagnostics, Value};
+use crate::ssh::{Command, Session};
+use crate::tf::{Diagnostic, Diagnostics};
 
 /// `$1` config, `$2` new text, `$3` record, `$4` original copy, `$5` socket. Exit 10: no
 /// haproxy; 3: a file could not be written; 4: `haproxy -c` refused the candidate (its output
@@ -110,10 +110,12 @@ exit 0
 "#;
 
 /// Writes, checks and activates the planned configuration; returns the new state.
-pub(super) async fn install(context: &Context, planned: &Value) -> Result<Value, Diagnostics> {
-    let lb = load_balancer_from_value(planned)?;
+pub(super) async fn install(
+    session: &Session<'_>,
+    planned: LoadBalancerModel,
+) -> Result<LoadBalancerModel, Diagnostics> {
+    let lb = settings(&planned)?;
     let text = render(&lb);
-    let session = context.provider.ssh.session_for(planned, &context.cancel)?;
     let host = session.target().host.clone();
     let _guard = session.lock_file(CONFIG_PATH).await;
     let script = format!("{SOCKET_FUNCTION}{INSTALL_SCRIPT}");
@@ -160,27 +162,26 @@ pub(super) async fn install(context: &Context, planned: &Value) -> Result<Value,
     }
     // The first checks run right after the reload: the state returned is the one they
     // settle on (bounded), so the next refresh reads the same.
-    let mut view = host_view(&session).await?;
+    let mut view = host_view(session).await?;
     for _ in 0..40 {
         if live_servers(&view).iter().all(|s| s.settled) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        view = host_view(&session).await?;
+        view = host_view(session).await?;
     }
-    let mut state = planned.clone();
-    state.set_attr("config_in_sync", true.into());
-    state.set_attr("enabled", true.into());
-    state.set_attr("active", true.into());
-    state.set_attr("runtime_in_sync", true.into());
+    let mut state = planned;
+    state.config_in_sync = Some(true);
+    state.enabled = Some(true);
+    state.active = Some(true);
+    state.runtime_in_sync = Some(true);
     set_live_state(&mut state, &live_servers(&view));
-    state.set_attr("id", host.into());
+    state.id = Some(host);
     Ok(state)
 }
 
 /// Puts back what create found.
-pub(super) async fn delete(context: &Context, prior: &Value) -> Result<(), Diagnostics> {
-    let session = context.provider.ssh.session_for(prior, &context.cancel)?;
+pub(super) async fn delete(session: &Session<'_>) -> Result<(), Diagnostics> {
     let host = session.target().host.clone();
     let _guard = session.lock_file(CONFIG_PATH).await;
     let command =

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::model::{
+use super::settings::{
     Bind, CheckKind, Frontend, HealthCheck, LoadBalancer, Prometheus, Server, Stats,
 };
 use super::values::parse_bind;
@@ -17,8 +17,8 @@ pub(crate) const SOCKET_PATH: &str = "/run/haproxy/homelab.sock";
 pub(crate) const HEADER: &str = "# Written by terraform-provider-homelab (homelab_load_balancer): \
      a hand edit shows in the next plan and is reverted by apply.";
 
-/// The file's text. Every value was checked by the model, so none holds a space, quote,
-/// newline or `#`, and each is written as one HAProxy word.
+/// The file's text. Every value was checked on its way into the settings, so none holds a
+/// space, quote, newline or `#`, and each is written as one HAProxy word.
 pub(crate) fn render(lb: &LoadBalancer) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{HEADER}");
@@ -114,8 +114,9 @@ struct Section<'a> {
     lines: Vec<Vec<&'a str>>,
 }
 
-/// Reads a file the renderer wrote (or one edited by hand) back into the model. Lines it does
-/// not know are skipped: the caller compares the re-rendered text with the file to see them.
+/// Reads a file the renderer wrote (or one edited by hand) back into the settings. Lines it
+/// does not know are skipped: the caller compares the re-rendered text with the file to see
+/// them.
 pub(crate) fn parse(text: &str) -> Result<LoadBalancer, String> {
     let mut sections: Vec<Section<'_>> = Vec::new();
     for line in text.lines() {

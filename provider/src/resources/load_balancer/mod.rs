@@ -4,20 +4,25 @@
 //! servers' live state from its own stats socket.
 
 mod apply;
-mod from_value;
+mod convert;
 pub(crate) mod haproxy_cfg;
-pub(crate) mod model;
+mod model;
 mod plan;
 mod read;
 mod schema;
+pub(crate) mod settings;
 pub(crate) mod stats;
 pub(crate) mod values;
 
 use async_trait::async_trait;
 
 use crate::registry::{Context, Resource};
+use crate::ssh::Session;
+use crate::tf::model::{self as typed, ModelShape};
 use crate::tf::plan::PlannedChange;
 use crate::tf::{Diagnostics, Schema, Value};
+use model::{LoadBalancerModel, PlannedLoadBalancer};
+use schema::state_type;
 
 /// The `homelab_load_balancer` resource.
 pub struct LoadBalancer;
@@ -32,8 +37,18 @@ impl Resource for LoadBalancer {
         schema::schema()
     }
 
+    fn models(&self) -> Vec<ModelShape> {
+        vec![
+            ModelShape::of::<LoadBalancerModel>(),
+            ModelShape::of::<PlannedLoadBalancer>(),
+        ]
+    }
+
     fn validate(&self, config: &Value) -> Diagnostics {
-        plan::validate(config)
+        match typed::from_value::<PlannedLoadBalancer>(config) {
+            Ok(config) => plan::validate(&config),
+            Err(e) => e.into(),
+        }
     }
 
     async fn modify_plan(
@@ -43,7 +58,9 @@ impl Resource for LoadBalancer {
         config: &Value,
         change: &mut PlannedChange,
     ) -> Diagnostics {
-        plan::modify_plan(context, prior, config, change).await
+        plan::modify_plan(context, prior, config, change)
+            .await
+            .unwrap_or_else(|diagnostics| diagnostics)
     }
 
     async fn create(
@@ -52,11 +69,19 @@ impl Resource for LoadBalancer {
         planned: &Value,
         _config: &Value,
     ) -> Result<Value, Diagnostics> {
-        apply::install(context, planned).await
+        let planned: LoadBalancerModel = typed::from_planned_value(planned)?;
+        let session = session(context, &planned)?;
+        let state = apply::install(&session, planned).await?;
+        Ok(typed::to_value(&state, &state_type())?)
     }
 
     async fn read(&self, context: &Context, state: &Value) -> Result<Option<Value>, Diagnostics> {
-        read::read(context, state).await
+        let state: LoadBalancerModel = typed::from_value(state)?;
+        let session = session(context, &state)?;
+        match read::read(&session, &state).await? {
+            Some(new) => Ok(Some(typed::to_value(&new, &state_type())?)),
+            None => Ok(None),
+        }
     }
 
     async fn update(
@@ -68,14 +93,27 @@ impl Resource for LoadBalancer {
     ) -> Result<Value, Diagnostics> {
         // Writing and reloading again is harmless, and it repairs every kind of drift at once:
         // the file, the unit's state, and servers put into maintenance at runtime.
-        apply::install(context, planned).await
+        let planned: LoadBalancerModel = typed::from_planned_value(planned)?;
+        let session = session(context, &planned)?;
+        let state = apply::install(&session, planned).await?;
+        Ok(typed::to_value(&state, &state_type())?)
     }
 
     async fn delete(&self, context: &Context, prior: &Value) -> Result<(), Diagnostics> {
-        apply::delete(context, prior).await
+        let prior: LoadBalancerModel = typed::from_value(prior)?;
+        let session = session(context, &prior)?;
+        apply::delete(&session).await
     }
 
     async fn import(&self, _context: &Context, id: &str) -> Result<Value, Diagnostics> {
-        read::imported_state(&self.schema(), id)
+        Ok(typed::to_value(&read::imported_state(id)?, &state_type())?)
     }
+}
+
+/// The one session of an RPC, to the model's host with its `ssh` settings.
+fn session<'a>(context: &'a Context, lb: &LoadBalancerModel) -> Result<Session<'a>, Diagnostics> {
+    context
+        .provider
+        .ssh
+        .session_to(&lb.host, lb.ssh.as_ref(), &context.cancel)
 }

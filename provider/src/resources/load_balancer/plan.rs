@@ -1,34 +1,44 @@
 //! `homelab_load_balancer`'s checks before anything reaches the host, the values known at plan
 //! time, the warning for a back end with no server up, and the check that HAProxy is installed.
 
-use super::from_value::check_configuration;
+use super::convert::check_configuration;
+use super::model::{LoadBalancerModel, PlannedLoadBalancer, ServerStatus};
+use super::schema::state_type;
 use crate::registry::Context;
-use crate::ssh::{Command, resource_config};
+use crate::ssh::resource_config::{PlannedSshOverride, validate_host_and_ssh};
+use crate::ssh::{Command, Session};
+use crate::tf::model::{self as typed, Planned};
 use crate::tf::plan::PlannedChange;
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
 
-pub(super) fn validate(config: &Value) -> Diagnostics {
-    let mut diagnostics = resource_config::validate_resource(config);
+pub(super) fn validate(config: &PlannedLoadBalancer) -> Diagnostics {
+    let mut diagnostics = validate_host_and_ssh(
+        config.host.known().map(String::as_str),
+        config.ssh.known().and_then(Option::as_ref),
+    );
     diagnostics.extend(check_configuration(config));
     diagnostics
 }
 
 /// Servers' `weight` and `backup` are optional and computed inside a map of objects, where the
 /// generic default rules do not reach: they are filled in here.
-fn fill_server_defaults(planned: &mut Value) {
-    let Some(Value::List(frontends)) = planned.attr_mut("frontend") else {
+fn fill_server_defaults(planned: &mut PlannedLoadBalancer) {
+    let Planned::Known(Some(frontends)) = &mut planned.frontend else {
         return;
     };
     for frontend in frontends {
-        let Some(Value::Map(servers)) = frontend.attr_mut("servers") else {
+        let Planned::Known(servers) = &mut frontend.servers else {
             continue;
         };
         for server in servers.values_mut() {
-            if server.attr("weight").is_null() {
-                server.set_attr("weight", Value::int(1));
+            let Planned::Known(server) = server else {
+                continue;
+            };
+            if server.weight.is_null() {
+                server.weight = Planned::Known(Some(1));
             }
-            if server.attr("backup").is_null() {
-                server.set_attr("backup", false.into());
+            if server.backup.is_null() {
+                server.backup = Planned::Known(Some(false));
             }
         }
     }
@@ -39,66 +49,91 @@ pub(super) async fn modify_plan(
     prior: &Value,
     config: &Value,
     change: &mut PlannedChange,
-) -> Diagnostics {
-    let planned = &mut change.planned;
-    if planned.is_null() {
-        return Diagnostics::new();
+) -> Result<Diagnostics, Diagnostics> {
+    if change.planned.is_null() {
+        return Ok(Diagnostics::new());
     }
-    fill_server_defaults(planned);
-    for name in ["config_in_sync", "runtime_in_sync", "enabled", "active"] {
-        planned.set_attr(name, true.into());
+    let config: PlannedLoadBalancer = typed::from_value(config)?;
+    let prior: Option<LoadBalancerModel> = typed::from_value(prior)?;
+    let mut planned: PlannedLoadBalancer = typed::from_value(&change.planned)?;
+    fill_server_defaults(&mut planned);
+    for value in [
+        &mut planned.config_in_sync,
+        &mut planned.runtime_in_sync,
+        &mut planned.enabled,
+        &mut planned.active,
+    ] {
+        *value = Planned::Known(Some(true));
     }
-    if let Some(host) = config.attr("host").as_str() {
-        planned.set_attr("id", host.into());
+    if let Planned::Known(host) = &config.host {
+        planned.id = Planned::Known(Some(host.clone()));
     }
     // Any change reloads HAProxy, and the servers' live state is read again after it.
-    if prior.is_null() || *planned != *prior {
-        planned.set_attr("servers_up", Value::unknown());
-        planned.set_attr("server_status", Value::unknown());
+    let prior_as_planned = prior.as_ref().map(PlannedLoadBalancer::from);
+    if prior_as_planned.as_ref() != Some(&planned) {
+        planned.servers_up = Planned::Unknown;
+        planned.server_status = Planned::Unknown;
     }
-    let mut diagnostics = no_server_up_warnings(prior);
-    diagnostics.extend(
-        context
-            .provider
-            .ssh
-            .check_connection(prior, config, &context.cancel)
-            .await,
-    );
-    if prior.is_null() && !diagnostics.has_errors() {
-        diagnostics.extend(check_installed(context, config).await);
+    change.planned = typed::to_planned_value(&planned, &state_type(), &change.planned)?;
+    let mut diagnostics = prior
+        .as_ref()
+        .map(no_server_up_warnings)
+        .unwrap_or_default();
+    // New or changed connection settings are tried at plan time, so a wrong pinned key, an
+    // unknown host key or an unreachable host fails the plan instead of the apply. Unchanged
+    // settings were just used by the refresh.
+    let (Planned::Known(host), Ok(ssh)) = (&config.host, config.known_ssh()) else {
+        return Ok(diagnostics);
+    };
+    if !connection_changed(prior.as_ref(), &config) {
+        return Ok(diagnostics);
     }
-    diagnostics
+    // The one session of this plan.
+    let session = match context
+        .provider
+        .ssh
+        .session_to(host, ssh.as_ref(), &context.cancel)
+    {
+        Ok(session) => session,
+        Err(d) => {
+            diagnostics.extend(d);
+            return Ok(diagnostics);
+        }
+    };
+    if let Err(e) = session.verify().await {
+        diagnostics.push(e.to_diagnostic(&format!("connecting to {}", session.target().host)));
+    }
+    if prior.is_none() && !diagnostics.has_errors() {
+        diagnostics.extend(check_installed(&session).await);
+    }
+    Ok(diagnostics)
+}
+
+/// Whether `host` or the `ssh` block differ from the prior state's (or there is none).
+fn connection_changed(prior: Option<&LoadBalancerModel>, config: &PlannedLoadBalancer) -> bool {
+    prior.is_none_or(|prior| {
+        config.host != Planned::Known(prior.host.clone())
+            || config.ssh != Planned::Known(prior.ssh.as_ref().map(PlannedSshOverride::from))
+    })
 }
 
 /// One warning per back end whose servers are all down (or in maintenance) at refresh.
-fn no_server_up_warnings(prior: &Value) -> Diagnostics {
+fn no_server_up_warnings(prior: &LoadBalancerModel) -> Diagnostics {
     let mut diagnostics = Diagnostics::new();
-    let Some(status) = prior.attr("server_status").as_entries() else {
+    let Some(status) = &prior.server_status else {
         return diagnostics;
     };
-    let Some(frontends) = prior.attr("frontend").as_elements() else {
+    let Some(frontends) = &prior.frontend else {
         return diagnostics;
     };
     for (index, frontend) in frontends.iter().enumerate() {
-        let Some(name) = frontend.attr("name").as_str() else {
-            continue;
-        };
-        let servers: Vec<&Value> = status
-            .values()
-            .filter(|s| s.attr("frontend").as_str() == Some(name))
-            .collect();
-        let up = |s: &&Value| matches!(s.attr("status").as_str(), Some("UP" | "no check"));
+        let name = &frontend.name;
+        let servers: Vec<&ServerStatus> = status.values().filter(|s| s.frontend == *name).collect();
+        let up = |s: &&ServerStatus| matches!(s.status.as_str(), "UP" | "no check");
         if !servers.is_empty() && !servers.iter().any(up) {
             let detail: Vec<String> = servers
                 .iter()
-                .map(|s| {
-                    format!(
-                        "{}: {} ({})",
-                        s.attr("server").as_str().unwrap_or_default(),
-                        s.attr("status").as_str().unwrap_or_default(),
-                        s.attr("last_check").as_str().unwrap_or_default()
-                    )
-                })
+                .map(|s| format!("{}: {} ({})", s.server, s.status, s.last_check))
                 .collect();
             diagnostics.push(
                 Diagnostic::warning(
@@ -117,14 +152,7 @@ fn no_server_up_warnings(prior: &Value) -> Diagnostics {
 }
 
 /// A plan for a new load balancer fails, naming the host, when `haproxy` is missing there.
-async fn check_installed(context: &Context, config: &Value) -> Diagnostics {
-    if !config.attr("host").is_known() || !config.attr("ssh").is_fully_known() {
-        return Diagnostics::new();
-    }
-    let session = match context.provider.ssh.session_for(config, &context.cancel) {
-        Ok(session) => session,
-        Err(d) => return d,
-    };
+async fn check_installed(session: &Session<'_>) -> Diagnostics {
     let host = session.target().host.clone();
     let command = Command::shell_script(
         "command -v haproxy >/dev/null 2>&1 && command -v perl >/dev/null 2>&1",
@@ -149,7 +177,17 @@ async fn check_installed(context: &Context, config: &Value) -> Diagnostics {
 
 #[cfg(test)]
 mod tests {
+    use super::super::LoadBalancer;
     use super::*;
+    use crate::registry::Resource;
+
+    fn validate(config: &Value) -> Diagnostics {
+        LoadBalancer.validate(config)
+    }
+
+    fn no_server_up_warnings(prior: &Value) -> Diagnostics {
+        super::no_server_up_warnings(&typed::from_value(prior).unwrap())
+    }
 
     fn server(address: &str, port: i64) -> Value {
         Value::object([

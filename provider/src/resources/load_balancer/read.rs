@@ -4,13 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use super::from_value::load_balancer_from_value;
+use super::convert::settings;
 use super::haproxy_cfg::{self, SOCKET_PATH};
-use super::model::{CheckKind, Frontend, LoadBalancer};
+use super::model::{
+    FrontendModel, LoadBalancerModel, PrometheusModel, ServerModel, ServerStatus, StatsModel,
+};
+use super::settings::{CheckKind, Frontend, LoadBalancer};
 use super::stats::{ServerState, parse_show_stat};
-use crate::registry::Context;
 use crate::ssh::{Command, Session};
-use crate::tf::{Diagnostic, Diagnostics, Schema, Value};
+use crate::tf::{Diagnostic, Diagnostics};
 
 /// The file the resource owns: the one Debian's `haproxy.service` reads.
 pub(super) const CONFIG_PATH: &str = "/etc/haproxy/haproxy.cfg";
@@ -133,7 +135,11 @@ pub(super) fn live_servers(view: &HostView) -> Vec<ServerState> {
 }
 
 /// The state as the host has it now; `None` when the configuration file is gone.
-pub(super) fn state_from_host(state: &Value, host: &str, view: &HostView) -> Option<Value> {
+pub(super) fn state_from_host(
+    state: &LoadBalancerModel,
+    host: &str,
+    view: &HostView,
+) -> Option<LoadBalancerModel> {
     let text = view.file.as_ref()?;
     let mut new = state.clone();
     let parsed = haproxy_cfg::parse(text);
@@ -143,125 +149,100 @@ pub(super) fn state_from_host(state: &Value, host: &str, view: &HostView) -> Opt
     // The user's spelling stays in state when the file means the same; otherwise the file's
     // values replace it, so the plan shows what changed.
     if let Ok(on_host) = &parsed
-        && load_balancer_from_value(state).ok().as_ref() != Some(on_host)
+        && settings(state).ok().as_ref() != Some(on_host)
     {
-        set_configuration(&mut new, on_host);
+        write_settings(&mut new, on_host);
     }
     let servers = live_servers(view);
     let answered = view.stat.is_some();
-    new.set_attr("config_in_sync", in_sync.into());
-    new.set_attr("enabled", (view.enabled == "enabled").into());
-    new.set_attr("active", (view.active == "active" && answered).into());
-    new.set_attr(
-        "runtime_in_sync",
-        (!servers
+    new.config_in_sync = Some(in_sync);
+    new.enabled = Some(view.enabled == "enabled");
+    new.active = Some(view.active == "active" && answered);
+    new.runtime_in_sync = Some(
+        !servers
             .iter()
-            .any(|s| s.status == "MAINT" || s.status == "DRAIN"))
-        .into(),
+            .any(|s| s.status == "MAINT" || s.status == "DRAIN"),
     );
     set_live_state(&mut new, &servers);
-    new.set_attr("id", host.into());
+    new.id = Some(host.to_owned());
     Some(new)
 }
 
 /// `servers_up` and `server_status` from the live servers.
-pub(super) fn set_live_state(state: &mut Value, servers: &[ServerState]) {
+pub(super) fn set_live_state(state: &mut LoadBalancerModel, servers: &[ServerState]) {
     let up = servers.iter().filter(|s| s.is_up()).count() as i64;
-    let status: BTreeMap<String, Value> = servers
+    let status: BTreeMap<String, ServerStatus> = servers
         .iter()
         .map(|s| {
             (
                 format!("{}/{}", s.backend, s.server),
-                Value::object([
-                    ("frontend", Value::from(s.backend.as_str())),
-                    ("server", s.server.as_str().into()),
-                    ("status", s.status.as_str().into()),
-                    ("last_check", s.last_check.as_str().into()),
-                ]),
+                ServerStatus {
+                    frontend: s.backend.clone(),
+                    server: s.server.clone(),
+                    status: s.status.clone(),
+                    last_check: s.last_check.clone(),
+                },
             )
         })
         .collect();
-    state.set_attr("servers_up", up.into());
-    state.set_attr("server_status", Value::Map(status));
+    state.servers_up = Some(up);
+    state.server_status = Some(status);
 }
 
-/// Writes the model's values into a state's configuration attributes.
-pub(super) fn set_configuration(state: &mut Value, lb: &LoadBalancer) {
-    state.set_attr(
-        "frontend",
-        Value::List(lb.frontends.iter().map(frontend_value).collect()),
-    );
-    state.set_attr(
-        "stats",
-        lb.stats.as_ref().map_or(Value::Null, |stats| {
-            Value::object([
-                ("bind", Value::from(stats.bind.to_string())),
-                ("uri", stats.uri.as_str().into()),
-            ])
-        }),
-    );
-    state.set_attr(
-        "prometheus",
-        lb.prometheus.as_ref().map_or(Value::Null, |prometheus| {
-            Value::object([
-                ("bind", Value::from(prometheus.bind.to_string())),
-                ("path", prometheus.path.as_str().into()),
-            ])
-        }),
-    );
+/// Writes the settings into a state's configuration attributes, as the host has them.
+pub(super) fn write_settings(state: &mut LoadBalancerModel, lb: &LoadBalancer) {
+    state.frontend = Some(lb.frontends.iter().map(frontend_model).collect());
+    state.stats = lb.stats.as_ref().map(|stats| StatsModel {
+        bind: stats.bind.to_string(),
+        uri: Some(stats.uri.clone()),
+    });
+    state.prometheus = lb.prometheus.as_ref().map(|prometheus| PrometheusModel {
+        bind: prometheus.bind.to_string(),
+        path: Some(prometheus.path.clone()),
+    });
 }
 
-fn frontend_value(frontend: &Frontend) -> Value {
-    let (check, path, ca_file) = match &frontend.check.kind {
-        CheckKind::Tcp => ("tcp", Value::Null, Value::Null),
-        CheckKind::Https { path, ca_file } => {
-            ("https", path.as_str().into(), ca_file.clone().into())
-        }
+fn frontend_model(frontend: &Frontend) -> FrontendModel {
+    let (check, check_path, check_ca_file) = match &frontend.check.kind {
+        CheckKind::Tcp => ("tcp", None, None),
+        CheckKind::Https { path, ca_file } => ("https", Some(path.clone()), ca_file.clone()),
     };
     let servers = frontend
         .servers
         .iter()
         .map(|(name, server)| {
-            (
-                name.clone(),
-                Value::object([
-                    ("address", Value::from(server.address.as_str())),
-                    ("port", i64::from(server.port).into()),
-                    ("weight", i64::from(server.weight).into()),
-                    ("backup", server.backup.into()),
-                ]),
-            )
+            let server = ServerModel {
+                address: server.address.clone(),
+                port: i64::from(server.port),
+                weight: Some(i64::from(server.weight)),
+                backup: Some(server.backup),
+            };
+            (name.clone(), server)
         })
         .collect();
-    Value::object([
-        ("name", Value::from(frontend.name.as_str())),
-        (
-            "bind",
-            Value::List(
-                frontend
-                    .binds
-                    .iter()
-                    .map(|b| Value::from(b.to_string()))
-                    .collect(),
-            ),
-        ),
-        ("timeout_client", frontend.timeout_client.as_str().into()),
-        ("timeout_connect", frontend.timeout_connect.as_str().into()),
-        ("timeout_server", frontend.timeout_server.as_str().into()),
-        ("balance", frontend.balance.as_str().into()),
-        ("check", check.into()),
-        ("check_path", path),
-        ("check_ca_file", ca_file),
-        ("inter", frontend.check.inter.as_str().into()),
-        ("fall", i64::from(frontend.check.fall).into()),
-        ("rise", i64::from(frontend.check.rise).into()),
-        ("servers", Value::Map(servers)),
-    ])
+    FrontendModel {
+        name: frontend.name.clone(),
+        bind: frontend.binds.iter().map(ToString::to_string).collect(),
+        timeout_client: Some(frontend.timeout_client.clone()),
+        timeout_connect: Some(frontend.timeout_connect.clone()),
+        timeout_server: Some(frontend.timeout_server.clone()),
+        balance: Some(frontend.balance.clone()),
+        check: Some(check.to_owned()),
+        check_path,
+        check_ca_file,
+        inter: Some(frontend.check.inter.clone()),
+        fall: Some(i64::from(frontend.check.fall)),
+        rise: Some(i64::from(frontend.check.rise)),
+        servers,
+    }
 }
 
-pub(super) async fn read(context: &Context, state: &Value) -> Result<Option<Value>, Diagnostics> {
-    let session = context.provider.ssh.session_for(state, &context.cancel)?;
-    let view = host_view(&session).await?;
+/// Reads the load balancer back from its host.
+pub(super) async fn read(
+    session: &Session<'_>,
+    state: &LoadBalancerModel,
+) -> Result<Option<LoadBalancerModel>, Diagnostics> {
+    let view = host_view(session).await?;
     Ok(state_from_host(
         state,
         session.target().host.as_str(),
@@ -270,7 +251,7 @@ pub(super) async fn read(context: &Context, state: &Value) -> Result<Option<Valu
 }
 
 /// The state an import starts from; the read that follows fills in the rest.
-pub(super) fn imported_state(schema: &Schema, id: &str) -> Result<Value, Diagnostics> {
+pub(super) fn imported_state(id: &str) -> Result<LoadBalancerModel, Diagnostics> {
     if id.is_empty() || id.contains(|c: char| c.is_whitespace() || c == '/') || id.starts_with('-')
     {
         return Err(Diagnostic::error(
@@ -279,10 +260,11 @@ pub(super) fn imported_state(schema: &Schema, id: &str) -> Result<Value, Diagnos
         )
         .into());
     }
-    let mut state = schema.block.null_value();
-    state.set_attr("host", id.into());
-    state.set_attr("id", id.into());
-    Ok(state)
+    Ok(LoadBalancerModel {
+        host: id.to_owned(),
+        id: Some(id.to_owned()),
+        ..LoadBalancerModel::default()
+    })
 }
 
 #[cfg(test)]
@@ -316,21 +298,16 @@ mod tests {
     fn an_import_reads_the_whole_configuration() {
         let view =
             parse_read_output(&output(Some(&book_file()), Some(STAT), "enabled\tactive")).unwrap();
-        let imported = imported_state(&super::super::schema::schema(), "10.4.0.10").unwrap();
+        let imported = imported_state("10.4.0.10").unwrap();
         let state = state_from_host(&imported, "10.4.0.10", &view).unwrap();
-        let frontend = &state.attr("frontend").as_elements().unwrap()[0];
-        assert_eq!(frontend.attr("name").as_str(), Some("api"));
-        assert_eq!(
-            frontend.attr("servers").as_entries().unwrap()["a"]
-                .attr("port")
-                .as_i64(),
-            Some(6443)
-        );
-        assert_eq!(state.attr("config_in_sync"), &Value::Bool(true));
-        assert_eq!(state.attr("active"), &Value::Bool(true));
-        assert_eq!(state.attr("servers_up").as_i64(), Some(0));
-        let status = &state.attr("server_status").as_entries().unwrap()["api/a"];
-        assert_eq!(status.attr("status").as_str(), Some("MAINT"));
+        let frontend = &state.frontend.as_ref().unwrap()[0];
+        assert_eq!(frontend.name, "api");
+        assert_eq!(frontend.servers["a"].port, 6443);
+        assert_eq!(state.config_in_sync, Some(true));
+        assert_eq!(state.active, Some(true));
+        assert_eq!(state.servers_up, Some(0));
+        let status = &state.server_status.as_ref().unwrap()["api/a"];
+        assert_eq!(status.status, "MAINT");
         // Reading its own state again changes nothing.
         assert_eq!(state_from_host(&state, "10.4.0.10", &view).unwrap(), state);
     }
@@ -342,13 +319,13 @@ mod tests {
             "    balance roundrobin\n    maxconn 1\n",
         );
         let view = parse_read_output(&output(Some(&edited), None, "disabled\tinactive")).unwrap();
-        let imported = imported_state(&super::super::schema::schema(), "h").unwrap();
+        let imported = imported_state("h").unwrap();
         let state = state_from_host(&imported, "h", &view).unwrap();
-        assert_eq!(state.attr("config_in_sync"), &Value::Bool(false));
-        assert_eq!(state.attr("enabled"), &Value::Bool(false));
-        assert_eq!(state.attr("active"), &Value::Bool(false));
+        assert_eq!(state.config_in_sync, Some(false));
+        assert_eq!(state.enabled, Some(false));
+        assert_eq!(state.active, Some(false));
         let gone = parse_read_output(&output(None, None, "enabled\tactive")).unwrap();
         assert!(state_from_host(&state, "h", &gone).is_none());
-        assert!(imported_state(&super::super::schema::schema(), "a b").is_err());
+        assert!(imported_state("a b").is_err());
     }
 }

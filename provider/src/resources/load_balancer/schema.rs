@@ -1,6 +1,6 @@
 //! `homelab_load_balancer`'s schema: the attributes and their documentation.
 
-use super::model::{
+use super::settings::{
     DEFAULT_BALANCE, DEFAULT_CHECK, DEFAULT_FALL, DEFAULT_INTER, DEFAULT_PROMETHEUS_PATH,
     DEFAULT_RISE, DEFAULT_STATS_URI, DEFAULT_TIMEOUT_CLIENT, DEFAULT_TIMEOUT_CONNECT,
     DEFAULT_TIMEOUT_SERVER,
@@ -178,4 +178,9 @@ pub(super) fn schema() -> Schema {
         .with_block(NestedBlock::single("prometheus", prometheus))
         .with_block(resource_config::resource_block()),
     }
+}
+
+/// The object type of `homelab_load_balancer`'s values.
+pub(super) fn state_type() -> Type {
+    schema().block.value_type()
 }

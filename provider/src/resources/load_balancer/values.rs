@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::model::{Bind, RESERVED_NAMES};
+use super::settings::{Bind, RESERVED_NAMES};
 
 /// A section or server name: HAProxy's identifier characters, no more.
 pub(crate) fn check_name(name: &str) -> Result<(), String> {

@@ -3,11 +3,11 @@
 //! back and report systemd's and mount's own messages. Delete stops, disables and removes.
 
 use super::capability;
-use super::read::{MountView, UNIT_DIR, mount_view, spec_of, unit_names};
+use super::model::MountModel;
+use super::read::{MountView, UNIT_DIR, mount_view, unit_names};
 use super::unit_file::{render_automount, render_mount};
-use crate::registry::Context;
-use crate::ssh::Command;
-use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
+use crate::ssh::{Command, Session};
+use crate::tf::{AttributePath, Diagnostic, Diagnostics};
 
 /// Writes the units (`$3`, `$5`: texts; an empty automount text removes that unit), reloads,
 /// enables and restarts the started unit. Exit 3: a file could not be written; 4: systemd
@@ -84,15 +84,17 @@ exit 0
 "#;
 
 /// Writes and starts the planned mount; returns the new state.
-pub(super) async fn install(context: &Context, planned: &Value) -> Result<Value, Diagnostics> {
-    let session = context.provider.ssh.session_for(planned, &context.cancel)?;
-    let spec = spec_of(planned);
-    let automount = planned.attr("automount").as_bool().unwrap_or(false);
+pub(super) async fn install(
+    session: &Session<'_>,
+    planned: MountModel,
+) -> Result<MountModel, Diagnostics> {
+    let spec = planned.spec();
+    let automount = planned.automount();
     let (mount, auto) = unit_names(&spec.mount_point)?;
     let host = session.target().host.clone();
     // What plan checked may not have been known then (a host from another resource): check
     // again before anything is written.
-    let missing = capability::probe(&session, &spec.fs_type)
+    let missing = capability::probe(session, &spec.fs_type)
         .await?
         .diagnostics(&host, &spec.fs_type, automount);
     if missing.has_errors() {
@@ -100,7 +102,7 @@ pub(super) async fn install(context: &Context, planned: &Value) -> Result<Value,
     }
     // One unit change at a time per host: daemon-reload sees every unit file.
     let _guard = session.lock_file(UNIT_DIR).await;
-    let previous = mount_view(&session, &spec.mount_point).await?;
+    let previous = mount_view(session, &spec.mount_point).await?;
     let mount_text = render_mount(&spec, automount);
     let auto_text = if automount {
         render_automount(&spec)
@@ -118,14 +120,14 @@ pub(super) async fn install(context: &Context, planned: &Value) -> Result<Value,
         Diagnostics::from(e.to_diagnostic(&format!("installing {mount} on {host}")))
     })?;
     if output.success() {
-        let mut state = planned.clone();
-        state.set_attr("unit_name", mount.into());
-        state.set_attr("enabled", true.into());
-        state.set_attr("active", true.into());
-        state.set_attr("id", format!("{host}:{}", spec.mount_point).into());
+        let mut state = planned;
+        state.unit_name = Some(mount);
+        state.enabled = Some(true);
+        state.active = Some(true);
+        state.id = Some(format!("{host}:{}", spec.mount_point));
         return Ok(state);
     }
-    rollback(&session, &mount, &auto, &previous).await;
+    rollback(session, &mount, &auto, &previous).await;
     let started = if automount { &auto } else { &mount };
     let doing = match output.status.code() {
         Some(3) => format!("writing the unit files of {started}"),
@@ -153,12 +155,7 @@ pub(super) async fn install(context: &Context, planned: &Value) -> Result<Value,
 
 /// Restores the units as `previous` saw them. Best effort: the apply fails either way, and the
 /// next refresh shows whatever the host has.
-async fn rollback(
-    session: &crate::ssh::Session<'_>,
-    mount: &str,
-    auto: &str,
-    previous: &MountView,
-) {
+async fn rollback(session: &Session<'_>, mount: &str, auto: &str, previous: &MountView) {
     let mut had = Vec::new();
     if previous.mount.file.is_some() {
         had.push("mount");
@@ -191,10 +188,8 @@ async fn rollback(
 }
 
 /// Stops, disables and removes the mount's units.
-pub(super) async fn delete(context: &Context, prior: &Value) -> Result<(), Diagnostics> {
-    let session = context.provider.ssh.session_for(prior, &context.cancel)?;
-    let mount_point = prior.attr("mount_point").as_str().unwrap_or_default();
-    let (mount, auto) = unit_names(mount_point)?;
+pub(super) async fn delete(session: &Session<'_>, prior: &MountModel) -> Result<(), Diagnostics> {
+    let (mount, auto) = unit_names(&prior.mount_point)?;
     let host = session.target().host.clone();
     let _guard = session.lock_file(UNIT_DIR).await;
     session

@@ -4,6 +4,7 @@
 
 mod apply;
 mod capability;
+mod model;
 mod plan;
 mod read;
 mod schema;
@@ -12,8 +13,12 @@ pub(crate) mod unit_file;
 use async_trait::async_trait;
 
 use crate::registry::{Context, Resource};
+use crate::ssh::Session;
+use crate::tf::model::{self as typed, ModelShape};
 use crate::tf::plan::PlannedChange;
 use crate::tf::{Diagnostics, Schema, Value};
+use model::{MountModel, PlannedMount};
+use schema::state_type;
 
 /// The `homelab_nfs_mount` resource.
 pub struct NfsMount;
@@ -28,8 +33,18 @@ impl Resource for NfsMount {
         schema::schema()
     }
 
+    fn models(&self) -> Vec<ModelShape> {
+        vec![
+            ModelShape::of::<MountModel>(),
+            ModelShape::of::<PlannedMount>(),
+        ]
+    }
+
     fn validate(&self, config: &Value) -> Diagnostics {
-        plan::validate(config)
+        match typed::from_value::<PlannedMount>(config) {
+            Ok(config) => plan::validate(&config),
+            Err(e) => e.into(),
+        }
     }
 
     async fn modify_plan(
@@ -39,7 +54,9 @@ impl Resource for NfsMount {
         config: &Value,
         change: &mut PlannedChange,
     ) -> Diagnostics {
-        plan::modify_plan(context, prior, config, change).await
+        plan::modify_plan(context, prior, config, change)
+            .await
+            .unwrap_or_else(|diagnostics| diagnostics)
     }
 
     async fn create(
@@ -48,11 +65,19 @@ impl Resource for NfsMount {
         planned: &Value,
         _config: &Value,
     ) -> Result<Value, Diagnostics> {
-        apply::install(context, planned).await
+        let planned: MountModel = typed::from_planned_value(planned)?;
+        let session = session(context, &planned)?;
+        let state = apply::install(&session, planned).await?;
+        Ok(typed::to_value(&state, &state_type())?)
     }
 
     async fn read(&self, context: &Context, state: &Value) -> Result<Option<Value>, Diagnostics> {
-        read::read(context, state).await
+        let state: MountModel = typed::from_value(state)?;
+        let session = session(context, &state)?;
+        match read::read(&session, &state).await? {
+            Some(new) => Ok(Some(typed::to_value(&new, &state_type())?)),
+            None => Ok(None),
+        }
     }
 
     async fn update(
@@ -64,14 +89,27 @@ impl Resource for NfsMount {
     ) -> Result<Value, Diagnostics> {
         // Writing the same units again is harmless, and it re-enables and restarts what was
         // disabled or stopped by hand.
-        apply::install(context, planned).await
+        let planned: MountModel = typed::from_planned_value(planned)?;
+        let session = session(context, &planned)?;
+        let state = apply::install(&session, planned).await?;
+        Ok(typed::to_value(&state, &state_type())?)
     }
 
     async fn delete(&self, context: &Context, prior: &Value) -> Result<(), Diagnostics> {
-        apply::delete(context, prior).await
+        let prior: MountModel = typed::from_value(prior)?;
+        let session = session(context, &prior)?;
+        apply::delete(&session, &prior).await
     }
 
     async fn import(&self, _context: &Context, id: &str) -> Result<Value, Diagnostics> {
-        read::imported_state(&self.schema(), id)
+        Ok(typed::to_value(&read::imported_state(id)?, &state_type())?)
     }
+}
+
+/// The one session of an RPC, to the model's host with its `ssh` settings.
+fn session<'a>(context: &'a Context, mount: &MountModel) -> Result<Session<'a>, Diagnostics> {
+    context
+        .provider
+        .ssh
+        .session_to(&mount.host, mount.ssh.as_ref(), &context.cancel)
 }

@@ -2,50 +2,57 @@
 //! time (unit name, id, the unit's planned state).
 
 use super::capability;
+use super::model::{MountModel, PlannedMount};
+use super::schema::state_type;
 use super::unit_file::{FS_TYPES, check_export, check_mount_point, check_option, check_server};
 use crate::registry::Context;
-use crate::ssh::resource_config;
+use crate::ssh::resource_config::{PlannedSshOverride, validate_host_and_ssh};
 use crate::systemd::unit_name;
+use crate::tf::model::{self as typed, Planned};
 use crate::tf::plan::PlannedChange;
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
 
-pub(super) fn validate(config: &Value) -> Diagnostics {
-    let mut diagnostics = resource_config::validate_resource(config);
-    let mut check = |name: &str, summary: &str, result: Result<(), String>| {
+pub(super) fn validate(config: &PlannedMount) -> Diagnostics {
+    let mut diagnostics = validate_host_and_ssh(
+        config.host.known().map(String::as_str),
+        config.ssh.known().and_then(Option::as_ref),
+    );
+    let mut check = |name: &str, summary: &str, value: &str, result: Result<(), String>| {
         if let Err(reason) = result {
-            let value = config.attr(name).as_str().unwrap_or_default();
             diagnostics.push(
                 Diagnostic::error(summary, format!("{:?}: {reason}", shown(value)))
                     .at(AttributePath::root(name)),
             );
         }
     };
-    if let Some(path) = config.attr("mount_point").as_str() {
+    if let Planned::Known(path) = &config.mount_point {
         check(
             "mount_point",
             "Invalid mount_point",
+            path,
             check_mount_point(path),
         );
     }
-    if let Some(server) = config.attr("server").as_str() {
-        check("server", "Invalid server", check_server(server));
+    if let Planned::Known(server) = &config.server {
+        check("server", "Invalid server", server, check_server(server));
     }
-    if let Some(export) = config.attr("export").as_str() {
-        check("export", "Invalid export", check_export(export));
+    if let Planned::Known(export) = &config.export {
+        check("export", "Invalid export", export, check_export(export));
     }
-    if let Some(fs_type) = config.attr("fs_type").as_str() {
+    if let Some(fs_type) = config.fs_type.as_str() {
         check(
             "fs_type",
             "Invalid fs_type",
+            fs_type,
             FS_TYPES
                 .contains(&fs_type)
                 .then_some(())
                 .ok_or_else(|| format!("use {}", FS_TYPES.join(" or "))),
         );
     }
-    if let Some(options) = config.attr("options").as_elements() {
+    if let Some(options) = config.options.value() {
         for (index, option) in options.iter().enumerate() {
-            if let Some(text) = option.as_str()
+            if let Planned::Known(text) = option
                 && let Err(reason) = check_option(text)
             {
                 diagnostics.push(
@@ -66,54 +73,76 @@ pub(super) async fn modify_plan(
     prior: &Value,
     config: &Value,
     change: &mut PlannedChange,
-) -> Diagnostics {
-    let planned = &mut change.planned;
-    if let Some(path) = config.attr("mount_point").as_str() {
-        if let Some(host) = config.attr("host").as_str() {
-            planned.set_attr("id", Value::from(format!("{host}:{path}")));
+) -> Result<Diagnostics, Diagnostics> {
+    let config: PlannedMount = typed::from_value(config)?;
+    let prior: Option<MountModel> = typed::from_value(prior)?;
+    let mut planned: PlannedMount = typed::from_value(&change.planned)?;
+    if let Planned::Known(path) = &config.mount_point {
+        if let Planned::Known(host) = &config.host {
+            planned.id = Planned::Known(Some(format!("{host}:{path}")));
         }
-        planned.set_attr("unit_name", unit_name(path, "mount").ok().into());
+        planned.unit_name = Planned::Known(unit_name(path, "mount").ok());
     } else {
-        planned.set_attr("unit_name", Value::unknown());
+        planned.unit_name = Planned::Unknown;
     }
-    planned.set_attr("enabled", true.into());
-    planned.set_attr("active", true.into());
-    if !capabilities_need_checking(prior, config, planned) {
-        return context
-            .provider
-            .ssh
-            .check_connection(prior, config, &context.cancel)
-            .await;
-    }
-    // The probe connects too, so it also stands for the connection check.
-    let session = match context.provider.ssh.session_for(config, &context.cancel) {
-        Ok(session) => session,
-        Err(diagnostics) => return diagnostics,
+    planned.enabled = Planned::Known(Some(true));
+    planned.active = Planned::Known(Some(true));
+    change.planned = typed::to_planned_value(&planned, &state_type(), &change.planned)?;
+    // Nothing to try while the host or its connection settings are not known.
+    let (Planned::Known(host), Ok(ssh)) = (&config.host, config.known_ssh()) else {
+        return Ok(Diagnostics::new());
     };
-    let fs_type = planned.attr("fs_type").as_str().unwrap_or("nfs").to_owned();
-    let automount = planned.attr("automount").as_bool().unwrap_or(false);
-    match capability::probe(&session, &fs_type).await {
+    let probe = capabilities_need_checking(prior.as_ref(), &config, &planned);
+    // New or changed connection settings are tried at plan time, so a wrong host key or an
+    // unreachable host fails the plan, not the apply; the probe connects too, so it also
+    // stands for the connection check.
+    if !probe && !connection_changed(prior.as_ref(), &config) {
+        return Ok(Diagnostics::new());
+    }
+    // The one session of this plan.
+    let session = context
+        .provider
+        .ssh
+        .session_to(host, ssh.as_ref(), &context.cancel)?;
+    if !probe {
+        return Ok(match session.verify().await {
+            Ok(()) => Diagnostics::new(),
+            Err(e) => e
+                .to_diagnostic(&format!("connecting to {}", session.target().host))
+                .into(),
+        });
+    }
+    let fs_type = planned.fs_type.as_str().unwrap_or("nfs").to_owned();
+    let automount = planned.automount.value().copied().unwrap_or(false);
+    Ok(match capability::probe(&session, &fs_type).await {
         Ok(found) => found.diagnostics(&session.target().host, &fs_type, automount),
         Err(diagnostics) => diagnostics,
-    }
+    })
+}
+
+/// Whether `host` or the `ssh` block differ from the prior state's (or there is none).
+fn connection_changed(prior: Option<&MountModel>, config: &PlannedMount) -> bool {
+    prior.is_none_or(|prior| {
+        config.host != Planned::Known(prior.host.clone())
+            || config.ssh != Planned::Known(prior.ssh.as_ref().map(PlannedSshOverride::from))
+    })
 }
 
 /// Whether the plan should ask the host what it offers (autofs, the NFS filesystem): on create,
 /// and when the host, its connection, the filesystem type or `automount` change, once all of
 /// them are known. Plans that change nothing of that cost no round trip.
-fn capabilities_need_checking(prior: &Value, config: &Value, planned: &Value) -> bool {
-    let known = config.attr("host").is_known()
-        && config.attr("ssh").is_fully_known()
-        && planned.attr("fs_type").is_known()
-        && planned.attr("automount").is_known();
-    let changed =
-        |value: &Value, name: &str| !value.attr(name).semantically_equal(prior.attr(name));
+fn capabilities_need_checking(
+    prior: Option<&MountModel>,
+    config: &PlannedMount,
+    planned: &PlannedMount,
+) -> bool {
+    let known = planned.fs_type.is_known() && planned.automount.is_known();
     known
-        && (prior.is_null()
-            || changed(config, "host")
-            || changed(config, "ssh")
-            || changed(planned, "fs_type")
-            || changed(planned, "automount"))
+        && (connection_changed(prior, config)
+            || prior.is_some_and(|prior| {
+                planned.fs_type != Planned::Known(prior.fs_type.clone())
+                    || planned.automount != Planned::Known(prior.automount)
+            }))
 }
 
 /// A user value cut to a length a diagnostic can show.
@@ -123,7 +152,13 @@ fn shown(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::NfsMount;
     use super::*;
+    use crate::registry::Resource;
+
+    fn validate(config: &Value) -> Diagnostics {
+        NfsMount.validate(config)
+    }
 
     fn config(pairs: Vec<(&str, Value)>) -> Value {
         let mut base = Value::object([

@@ -1,11 +1,11 @@
 //! Reading a mount back: both unit files and systemd's view of them in one round trip, and the
 //! state they make.
 
+use super::model::MountModel;
 use super::unit_file::{MountSpec, parse_automount_where, parse_mount};
-use crate::registry::Context;
 use crate::ssh::{Command, Session};
 use crate::systemd::unit_name;
-use crate::tf::{AttributePath, Diagnostic, Diagnostics, Schema, Value};
+use crate::tf::{AttributePath, Diagnostic, Diagnostics};
 
 /// Where the units are written.
 pub(super) const UNIT_DIR: &str = "/etc/systemd/system";
@@ -124,31 +124,13 @@ fn next_line(rest: &mut &[u8]) -> Result<String, String> {
     Ok(line)
 }
 
-/// The mount a plan or state describes.
-pub(super) fn spec_of(value: &Value) -> MountSpec {
-    let text = |name: &str| value.attr(name).as_str().unwrap_or_default().to_owned();
-    MountSpec {
-        server: text("server"),
-        export: text("export"),
-        mount_point: text("mount_point"),
-        fs_type: value.attr("fs_type").as_str().unwrap_or("nfs").to_owned(),
-        options: value.attr("options").as_elements().map(|options| {
-            options
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        }),
-    }
-}
-
 /// The state as the host has it now; `None` when the `.mount` unit file is gone.
 pub(super) fn state_from_host(
-    state: &Value,
+    state: &MountModel,
     host: &str,
     mount_point: &str,
     view: &MountView,
-) -> Option<Value> {
+) -> Option<MountModel> {
     let text = view.mount.file.as_ref()?;
     let mut new = state.clone();
     let spec = parse_mount(text).unwrap_or(MountSpec {
@@ -158,15 +140,10 @@ pub(super) fn state_from_host(
         fs_type: String::new(),
         options: None,
     });
-    new.set_attr("server", spec.server.into());
-    new.set_attr("export", spec.export.into());
-    new.set_attr("fs_type", spec.fs_type.into());
-    new.set_attr(
-        "options",
-        spec.options.map_or(Value::Null, |o| {
-            Value::List(o.into_iter().map(Value::from).collect())
-        }),
-    );
+    new.server = spec.server;
+    new.export = spec.export;
+    new.fs_type = Some(spec.fs_type);
+    new.options = spec.options;
     // A `Where=` edited by hand no longer matches the unit's name: systemd refuses the unit,
     // and the plan shows it as not active.
     let where_matches = spec.mount_point == mount_point
@@ -176,26 +153,21 @@ pub(super) fn state_from_host(
             .as_ref()
             .is_none_or(|a| parse_automount_where(a).as_deref() == Some(mount_point));
     let started = view.started();
-    new.set_attr("automount", view.automount.file.is_some().into());
-    new.set_attr("enabled", (started.enabled == "enabled").into());
-    new.set_attr(
-        "active",
-        (where_matches && started.active == "active").into(),
-    );
-    new.set_attr("unit_name", unit_name(mount_point, "mount").ok().into());
-    new.set_attr("id", format!("{host}:{mount_point}").into());
+    new.automount = Some(view.automount.file.is_some());
+    new.enabled = Some(started.enabled == "enabled");
+    new.active = Some(where_matches && started.active == "active");
+    new.unit_name = unit_name(mount_point, "mount").ok();
+    new.id = Some(format!("{host}:{mount_point}"));
     Some(new)
 }
 
-pub(super) async fn read(context: &Context, state: &Value) -> Result<Option<Value>, Diagnostics> {
-    let session = context.provider.ssh.session_for(state, &context.cancel)?;
-    let mount_point = state.attr("mount_point").as_str().ok_or_else(|| {
-        Diagnostics::from(Diagnostic::error(
-            "mount_point not known",
-            "The mount point must be known here.",
-        ))
-    })?;
-    let view = mount_view(&session, mount_point).await?;
+/// Reads the mount back from its host.
+pub(super) async fn read(
+    session: &Session<'_>,
+    state: &MountModel,
+) -> Result<Option<MountModel>, Diagnostics> {
+    let mount_point = &state.mount_point;
+    let view = mount_view(session, mount_point).await?;
     Ok(state_from_host(
         state,
         session.target().host.as_str(),
@@ -204,8 +176,9 @@ pub(super) async fn read(context: &Context, state: &Value) -> Result<Option<Valu
     ))
 }
 
-/// The state an import starts from; the read that follows fills in the rest.
-pub(super) fn imported_state(schema: &Schema, id: &str) -> Result<Value, Diagnostics> {
+/// The state an import starts from; the read that follows fills in the rest (`server` and
+/// `export` stay empty until then).
+pub(super) fn imported_state(id: &str) -> Result<MountModel, Diagnostics> {
     let parsed = id.find(":/").map(|split| (&id[..split], &id[split + 1..]));
     let Some((host, path)) = parsed.filter(|(host, path)| {
         !host.is_empty() && super::unit_file::check_mount_point(path).is_ok()
@@ -218,11 +191,12 @@ pub(super) fn imported_state(schema: &Schema, id: &str) -> Result<Value, Diagnos
         )
         .into());
     };
-    let mut state = schema.block.null_value();
-    state.set_attr("host", host.into());
-    state.set_attr("mount_point", path.into());
-    state.set_attr("id", id.into());
-    Ok(state)
+    Ok(MountModel {
+        host: host.to_owned(),
+        mount_point: path.to_owned(),
+        id: Some(id.to_owned()),
+        ..MountModel::default()
+    })
 }
 
 #[cfg(test)]
@@ -260,14 +234,14 @@ mod tests {
             ["static\tinactive", "enabled\tactive"],
         );
         let view = parse_read_output(&out).unwrap();
-        let imported = imported_state(&super::super::schema::schema(), "h:/mnt/nfs").unwrap();
+        let imported = imported_state("h:/mnt/nfs").unwrap();
         let state = state_from_host(&imported, "h", "/mnt/nfs", &view).unwrap();
-        assert_eq!(state.attr("server").as_str(), Some("10.4.0.10"));
-        assert_eq!(state.attr("automount"), &Value::Bool(true));
-        assert_eq!(state.attr("enabled"), &Value::Bool(true));
-        assert_eq!(state.attr("active"), &Value::Bool(true));
-        assert_eq!(state.attr("options"), &Value::Null);
-        assert_eq!(state.attr("unit_name").as_str(), Some("mnt-nfs.mount"));
+        assert_eq!(state.server, "10.4.0.10");
+        assert_eq!(state.automount, Some(true));
+        assert_eq!(state.enabled, Some(true));
+        assert_eq!(state.active, Some(true));
+        assert_eq!(state.options, None);
+        assert_eq!(state.unit_name.as_deref(), Some("mnt-nfs.mount"));
     }
 
     #[test]
@@ -278,18 +252,21 @@ mod tests {
             ["static\tinactive", "disabled\tinactive"],
         );
         let state = state_from_host(
-            &Value::object([("host", Value::from("h"))]),
+            &MountModel {
+                host: "h".into(),
+                ..MountModel::default()
+            },
             "h",
             "/mnt/nfs",
             &parse_read_output(&out).unwrap(),
         )
         .unwrap();
-        assert_eq!(state.attr("enabled"), &Value::Bool(false));
-        assert_eq!(state.attr("active"), &Value::Bool(false));
+        assert_eq!(state.enabled, Some(false));
+        assert_eq!(state.active, Some(false));
         let out = output(None, None, ["\t", "\t"]);
         assert!(
             state_from_host(
-                &Value::Null,
+                &MountModel::default(),
                 "h",
                 "/mnt/nfs",
                 &parse_read_output(&out).unwrap()

@@ -70,3 +70,8 @@ pub(super) fn schema() -> Schema {
         .with_block(resource_config::resource_block()),
     }
 }
+
+/// The object type of `homelab_nfs_mount`'s values.
+pub(super) fn state_type() -> Type {
+    schema().block.value_type()
+}

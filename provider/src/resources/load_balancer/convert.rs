@@ -1,9 +1,13 @@
-//! The one conversion from Terraform's value into the model: every attribute goes through the
-//! checks of `values.rs` here, with its attribute path, so apply and read work on plain values.
+//! The one conversion from the typed models into the checked settings: every attribute goes
+//! through the checks of `values.rs` here, with its attribute path, so apply and read work on
+//! plain values.
 
 use std::collections::BTreeMap;
 
 use super::model::{
+    LoadBalancerModel, PlannedFrontend, PlannedLoadBalancer, PlannedServer, optional, required,
+};
+use super::settings::{
     BALANCE_ALGORITHMS, Bind, CheckKind, DEFAULT_BALANCE, DEFAULT_CHECK, DEFAULT_FALL,
     DEFAULT_INTER, DEFAULT_PROMETHEUS_PATH, DEFAULT_RISE, DEFAULT_STATS_URI,
     DEFAULT_TIMEOUT_CLIENT, DEFAULT_TIMEOUT_CONNECT, DEFAULT_TIMEOUT_SERVER, Frontend, HealthCheck,
@@ -13,7 +17,8 @@ use super::values::{
     check_duration, check_file_path, check_name, check_server_address, check_url_path, one_of,
     parse_bind, shown,
 };
-use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
+use crate::tf::model::Planned;
+use crate::tf::{AttributePath, Diagnostic, Diagnostics};
 
 /// Collects diagnostics and notes whether anything was still unknown.
 struct Reader {
@@ -27,23 +32,12 @@ impl Reader {
             .push(Diagnostic::error(summary, detail).at(path.clone()));
     }
 
-    /// A string, `default` when null; `None` (and incomplete) when unknown.
-    fn text(&mut self, value: &Value, default: Option<&str>) -> Option<String> {
+    /// A known value, `default` when null; `None` (and incomplete) when unknown.
+    fn known<T: Clone>(&mut self, value: Planned<Option<&T>>, default: Option<T>) -> Option<T> {
         match value {
-            Value::String(text) => Some(text.clone()),
-            Value::Null => default.map(str::to_owned),
-            _ => {
-                self.complete = false;
-                None
-            }
-        }
-    }
-
-    fn number(&mut self, value: &Value, default: Option<i64>) -> Option<i64> {
-        match value {
-            Value::Null => default,
-            Value::Number(_) => value.as_i64(),
-            _ => {
+            Planned::Known(Some(value)) => Some(value.clone()),
+            Planned::Known(None) => default,
+            Planned::Unknown => {
                 self.complete = false;
                 None
             }
@@ -53,13 +47,13 @@ impl Reader {
     /// A checked string: the check's error is reported at `path`.
     fn checked(
         &mut self,
-        value: &Value,
+        value: Planned<Option<&String>>,
         default: Option<&str>,
         path: &AttributePath,
         summary: &str,
         check: fn(&str) -> Result<(), String>,
     ) -> Option<String> {
-        let text = self.text(value, default)?;
+        let text = self.known(value, default.map(str::to_owned))?;
         match check(&text) {
             Ok(()) => Some(text),
             Err(reason) => {
@@ -71,13 +65,13 @@ impl Reader {
 
     fn ranged(
         &mut self,
-        value: &Value,
+        value: Planned<Option<&i64>>,
         default: Option<i64>,
         path: &AttributePath,
         summary: &str,
         range: std::ops::RangeInclusive<i64>,
     ) -> Option<i64> {
-        let number = self.number(value, default)?;
+        let number = self.known(value, default)?;
         if range.contains(&number) {
             Some(number)
         } else {
@@ -94,8 +88,8 @@ impl Reader {
         }
     }
 
-    fn bind(&mut self, value: &Value, path: &AttributePath) -> Option<Bind> {
-        let text = self.text(value, None)?;
+    fn bind(&mut self, value: &Planned<String>, path: &AttributePath) -> Option<Bind> {
+        let text = self.known(required(value), None)?;
         match parse_bind(&text) {
             Ok(bind) => Some(bind),
             Err(reason) => {
@@ -110,14 +104,20 @@ impl Reader {
     }
 }
 
+/// The settings of a state or of the plan at apply, checked; `Err` holds every problem with
+/// its attribute path.
+pub(super) fn settings(lb: &LoadBalancerModel) -> Result<LoadBalancer, Diagnostics> {
+    settings_from_plan(&PlannedLoadBalancer::from(lb))
+}
+
 /// The configuration, checked; `Err` holds every problem with its attribute path, or nothing
-/// but the note that a value is not known yet (only at validate/plan time).
-pub(crate) fn load_balancer_from_value(value: &Value) -> Result<LoadBalancer, Diagnostics> {
+/// but the note that a value is not known yet.
+fn settings_from_plan(lb: &PlannedLoadBalancer) -> Result<LoadBalancer, Diagnostics> {
     let mut reader = Reader {
         diagnostics: Diagnostics::new(),
         complete: true,
     };
-    let parsed = read_load_balancer(&mut reader, value);
+    let parsed = read_load_balancer(&mut reader, lb);
     match parsed {
         Some(lb) if reader.complete && !reader.diagnostics.has_errors() => Ok(lb),
         _ => {
@@ -133,20 +133,20 @@ pub(crate) fn load_balancer_from_value(value: &Value) -> Result<LoadBalancer, Di
 }
 
 /// Only the problems: unknown values are fine at validate and plan time.
-pub(crate) fn check_configuration(value: &Value) -> Diagnostics {
+pub(super) fn check_configuration(lb: &PlannedLoadBalancer) -> Diagnostics {
     let mut reader = Reader {
         diagnostics: Diagnostics::new(),
         complete: true,
     };
-    let _ = read_load_balancer(&mut reader, value);
+    let _ = read_load_balancer(&mut reader, lb);
     reader.diagnostics
 }
 
-fn read_load_balancer(reader: &mut Reader, value: &Value) -> Option<LoadBalancer> {
+fn read_load_balancer(reader: &mut Reader, value: &PlannedLoadBalancer) -> Option<LoadBalancer> {
     let mut frontends = Vec::new();
     let mut all_ok = true;
-    match value.attr("frontend") {
-        Value::List(items) => {
+    match &value.frontend {
+        Planned::Known(Some(items)) => {
             if items.is_empty() {
                 reader.error(
                     &AttributePath::root("frontend"),
@@ -162,22 +162,22 @@ fn read_load_balancer(reader: &mut Reader, value: &Value) -> Option<LoadBalancer
                 }
             }
         }
-        Value::Null => reader.error(
+        Planned::Known(None) => reader.error(
             &AttributePath::root("frontend"),
             "No frontend",
             "A load balancer needs at least one `frontend` block.".into(),
         ),
-        _ => {
+        Planned::Unknown => {
             reader.complete = false;
             all_ok = false;
         }
     }
     check_unique_frontends(reader, &frontends);
-    let stats = optional_block(reader, value.attr("stats"), |reader, block| {
+    let stats = optional_block(reader, &value.stats, |reader, block| {
         let path = AttributePath::root("stats");
-        let bind = reader.bind(block.attr("bind"), &path.clone().attr("bind"));
+        let bind = reader.bind(&block.bind, &path.clone().attr("bind"));
         let uri = reader.checked(
-            block.attr("uri"),
+            optional(&block.uri),
             Some(DEFAULT_STATS_URI),
             &path.attr("uri"),
             "Invalid uri",
@@ -188,11 +188,11 @@ fn read_load_balancer(reader: &mut Reader, value: &Value) -> Option<LoadBalancer
             uri: uri?,
         })
     });
-    let prometheus = optional_block(reader, value.attr("prometheus"), |reader, block| {
+    let prometheus = optional_block(reader, &value.prometheus, |reader, block| {
         let path = AttributePath::root("prometheus");
-        let bind = reader.bind(block.attr("bind"), &path.clone().attr("bind"));
+        let bind = reader.bind(&block.bind, &path.clone().attr("bind"));
         let url = reader.checked(
-            block.attr("path"),
+            optional(&block.path),
             Some(DEFAULT_PROMETHEUS_PATH),
             &path.attr("path"),
             "Invalid path",
@@ -213,33 +213,37 @@ fn read_load_balancer(reader: &mut Reader, value: &Value) -> Option<LoadBalancer
 }
 
 /// `Some(None)` when the block is absent, `Some(Some(_))` when read, `None` when broken.
-fn optional_block<T>(
+fn optional_block<B, T>(
     reader: &mut Reader,
-    block: &Value,
-    read: impl FnOnce(&mut Reader, &Value) -> Option<T>,
+    block: &Planned<Option<B>>,
+    read: impl FnOnce(&mut Reader, &B) -> Option<T>,
 ) -> Option<Option<T>> {
     match block {
-        Value::Null => Some(None),
-        Value::Object(_) => read(reader, block).map(Some),
-        _ => {
+        Planned::Known(None) => Some(None),
+        Planned::Known(Some(block)) => read(reader, block).map(Some),
+        Planned::Unknown => {
             reader.complete = false;
             None
         }
     }
 }
 
-fn read_frontend(reader: &mut Reader, item: &Value, path: &AttributePath) -> Option<Frontend> {
+fn read_frontend(
+    reader: &mut Reader,
+    item: &PlannedFrontend,
+    path: &AttributePath,
+) -> Option<Frontend> {
     let at = |name: &str| path.clone().attr(name);
     let name = reader.checked(
-        item.attr("name"),
+        required(&item.name),
         None,
         &at("name"),
         "Invalid name",
         check_name,
     );
     let mut binds = Some(Vec::new());
-    match item.attr("bind") {
-        Value::List(values) => {
+    match &item.bind {
+        Planned::Known(values) => {
             if values.is_empty() {
                 reader.error(
                     &at("bind"),
@@ -255,55 +259,59 @@ fn read_frontend(reader: &mut Reader, item: &Value, path: &AttributePath) -> Opt
                 }
             }
         }
-        Value::Null => {
-            reader.error(
-                &at("bind"),
-                "No bind",
-                "Give at least one ADDRESS:PORT.".into(),
-            );
-            binds = None;
-        }
-        _ => {
+        Planned::Unknown => {
             reader.complete = false;
             binds = None;
         }
     }
-    let duration = |reader: &mut Reader, name: &str, default: &str| {
+    let mut duration = |value: &Planned<Option<String>>, name: &str, default: &str| {
         reader.checked(
-            item.attr(name),
+            optional(value),
             Some(default),
             &at(name),
             "Invalid duration",
             check_duration,
         )
     };
-    let timeout_client = duration(reader, "timeout_client", DEFAULT_TIMEOUT_CLIENT);
-    let timeout_connect = duration(reader, "timeout_connect", DEFAULT_TIMEOUT_CONNECT);
-    let timeout_server = duration(reader, "timeout_server", DEFAULT_TIMEOUT_SERVER);
-    let inter = duration(reader, "inter", DEFAULT_INTER);
+    let timeout_client = duration(
+        &item.timeout_client,
+        "timeout_client",
+        DEFAULT_TIMEOUT_CLIENT,
+    );
+    let timeout_connect = duration(
+        &item.timeout_connect,
+        "timeout_connect",
+        DEFAULT_TIMEOUT_CONNECT,
+    );
+    let timeout_server = duration(
+        &item.timeout_server,
+        "timeout_server",
+        DEFAULT_TIMEOUT_SERVER,
+    );
+    let inter = duration(&item.inter, "inter", DEFAULT_INTER);
     let balance = reader.checked(
-        item.attr("balance"),
+        optional(&item.balance),
         Some(DEFAULT_BALANCE),
         &at("balance"),
         "Invalid balance",
         |text| one_of(text, BALANCE_ALGORITHMS),
     );
     let fall = reader.ranged(
-        item.attr("fall"),
+        optional(&item.fall),
         Some(DEFAULT_FALL),
         &at("fall"),
         "Invalid fall",
         1..=100,
     );
     let rise = reader.ranged(
-        item.attr("rise"),
+        optional(&item.rise),
         Some(DEFAULT_RISE),
         &at("rise"),
         "Invalid rise",
         1..=100,
     );
     let kind = read_check_kind(reader, item, path);
-    let servers = read_servers(reader, item.attr("servers"), &at("servers"));
+    let servers = read_servers(reader, &item.servers, &at("servers"));
     Some(Frontend {
         name: name?,
         binds: binds?,
@@ -321,24 +329,28 @@ fn read_frontend(reader: &mut Reader, item: &Value, path: &AttributePath) -> Opt
     })
 }
 
-fn read_check_kind(reader: &mut Reader, item: &Value, path: &AttributePath) -> Option<CheckKind> {
+fn read_check_kind(
+    reader: &mut Reader,
+    item: &PlannedFrontend,
+    path: &AttributePath,
+) -> Option<CheckKind> {
     let at = |name: &str| path.clone().attr(name);
     let check = reader.checked(
-        item.attr("check"),
+        optional(&item.check),
         Some(DEFAULT_CHECK),
         &at("check"),
         "Invalid check",
         |text| one_of(text, &["tcp", "https"]),
     );
     let check_path = reader.checked(
-        item.attr("check_path"),
+        optional(&item.check_path),
         None,
         &at("check_path"),
         "Invalid check_path",
         check_url_path,
     );
     let ca_file = reader.checked(
-        item.attr("check_ca_file"),
+        optional(&item.check_ca_file),
         None,
         &at("check_ca_file"),
         "Invalid check_ca_file",
@@ -348,7 +360,7 @@ fn read_check_kind(reader: &mut Reader, item: &Value, path: &AttributePath) -> O
         "https" => match check_path {
             Some(path) => Some(CheckKind::Https { path, ca_file }),
             None => {
-                if item.attr("check_path").is_null() {
+                if item.check_path.is_null() {
                     reader.error(
                         &at("check_path"),
                         "Missing check_path",
@@ -359,8 +371,11 @@ fn read_check_kind(reader: &mut Reader, item: &Value, path: &AttributePath) -> O
             }
         },
         _ => {
-            for name in ["check_path", "check_ca_file"] {
-                if !item.attr(name).is_null() {
+            for (name, value) in [
+                ("check_path", &item.check_path),
+                ("check_ca_file", &item.check_ca_file),
+            ] {
+                if !value.is_null() {
                     reader.error(
                         &at(name),
                         &format!("{name} without an https check"),
@@ -376,23 +391,12 @@ fn read_check_kind(reader: &mut Reader, item: &Value, path: &AttributePath) -> O
 
 fn read_servers(
     reader: &mut Reader,
-    value: &Value,
+    value: &Planned<BTreeMap<String, Planned<PlannedServer>>>,
     path: &AttributePath,
 ) -> Option<BTreeMap<String, Server>> {
-    let entries = match value {
-        Value::Map(entries) | Value::Object(entries) => entries,
-        Value::Null => {
-            reader.error(
-                path,
-                "No servers",
-                "Give the back end at least one server.".into(),
-            );
-            return None;
-        }
-        _ => {
-            reader.complete = false;
-            return None;
-        }
+    let Planned::Known(entries) = value else {
+        reader.complete = false;
+        return None;
     };
     if entries.is_empty() {
         reader.error(
@@ -412,35 +416,33 @@ fn read_servers(
             );
             servers = None;
         }
+        let Planned::Known(server) = server else {
+            reader.complete = false;
+            servers = None;
+            continue;
+        };
         let address = reader.checked(
-            server.attr("address"),
+            required(&server.address),
             None,
             &at("address"),
             "Invalid address",
             check_server_address,
         );
         let port = reader.ranged(
-            server.attr("port"),
+            required(&server.port),
             None,
             &at("port"),
             "Invalid port",
             1..=65535,
         );
         let weight = reader.ranged(
-            server.attr("weight"),
+            optional(&server.weight),
             Some(1),
             &at("weight"),
             "Invalid weight",
             0..=256,
         );
-        let backup = match server.attr("backup") {
-            Value::Bool(backup) => Some(*backup),
-            Value::Null => Some(false),
-            _ => {
-                reader.complete = false;
-                None
-            }
-        };
+        let backup = reader.known(optional(&server.backup), Some(false));
         match (address, port, weight, backup, servers.as_mut()) {
             (Some(address), Some(port), Some(weight), Some(backup), Some(map)) => {
                 map.insert(
