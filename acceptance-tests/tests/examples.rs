@@ -220,8 +220,9 @@ fn homelab_example_applies_on_lab_hosts_with_a_local_echo_source() {
         .run_in(&workdir);
 }
 
-/// A stand-in for a control-plane node's API server: systemd's socket activator on :6443.
-const API_SERVER_STANDIN: &str = "systemd-run --quiet --unit=api-server-standin systemd-socket-activate --accept --listen=6443 /bin/cat";
+/// A stand-in for a control-plane node's API server: systemd's socket activator on :6443,
+/// handing each connection to `cat` as its standard input and output (`--inetd`), so it echoes.
+const API_SERVER_STANDIN: &str = "systemd-run --quiet --unit=api-server-standin systemd-socket-activate --inetd --accept --listen=6443 /bin/cat";
 
 /// HAProxy on allyrion sends the API port to bettley and cargyll, both UP, as the example's
 /// output and HAProxy's own configuration check say; a connection through allyrion:6443 reaches
