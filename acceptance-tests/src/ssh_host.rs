@@ -219,12 +219,38 @@ impl TestHost {
             .to_owned()
     }
 
+    /// A lab host as the oracle sees it.
+    pub fn of_lab_host(host: &crate::lab::Host) -> TestHost {
+        TestHost::new(
+            host.address.to_string(),
+            host.port,
+            host.host_key.clone(),
+            host.user.clone(),
+            host.private_key_path.clone(),
+        )
+    }
+
     /// One line of output of a command on the host, e.g. `uname -r`.
     pub fn fact(&self, script: &str) -> String {
         String::from_utf8_lossy(&self.ssh_ok(script, &[], b""))
             .trim()
             .to_owned()
     }
+}
+
+/// Runs `script` (`$1`… from `args`) on `host` with OpenSSH's client; returns stdout,
+/// panicking with both outputs on failure.
+pub fn sh(host: &TestHost, script: &str, args: &[&str]) -> String {
+    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    let output = host.ssh(script, &args, b"");
+    assert!(
+        output.status.success(),
+        "`{script}` on {} failed: {}{}",
+        host.address,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// A value as an HCL string literal: JSON escaping, plus `${` and `%{` escaped so no template

@@ -9,8 +9,8 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use acceptance_tests::cli::{Command, REQUIRED_PROVIDERS, Workdir, require_tf_acc};
-use acceptance_tests::lab::{Host, Lab, LabSpec};
-use acceptance_tests::ssh_host::{TestHost, hcl_string};
+use acceptance_tests::lab::{Lab, LabSpec};
+use acceptance_tests::ssh_host::{TestHost, hcl_string, sh};
 use acceptance_tests::steps::{Step, TestCase, assert_converged};
 
 /// The packages the hosts get: HAProxy and keepalived for the resource, socat for the back
@@ -36,7 +36,7 @@ impl LbLab {
             ..LabSpec::default()
         })
         .expect("bring up the load balancer lab");
-        let hosts = lab.hosts().iter().map(oracle).collect();
+        let hosts = lab.hosts().iter().map(TestHost::of_lab_host).collect();
         LbLab { lab, hosts }
     }
 
@@ -79,30 +79,6 @@ impl LbLab {
             self.balancer().address,
         )
     }
-}
-
-fn oracle(host: &Host) -> TestHost {
-    TestHost::new(
-        host.address.to_string(),
-        host.port,
-        host.host_key.clone(),
-        host.user.clone(),
-        host.private_key_path.clone(),
-    )
-}
-
-/// Runs `script` (`$1`… from `args`) on `host`; returns stdout, panicking on failure.
-fn sh(host: &TestHost, script: &str, args: &[&str]) -> String {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    let output = host.ssh(script, &args, b"");
-    assert!(
-        output.status.success(),
-        "`{script}` on {} failed: {}{}",
-        host.address,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// Starts an echo listener on `port` as a transient unit `echo-PORT`.

@@ -5,8 +5,8 @@
 //! and the mounts working; destroy leaves neither units nor export.
 
 use acceptance_tests::cli::{Command, REQUIRED_PROVIDERS, require_tf_acc};
-use acceptance_tests::lab::{Backend, Host, Lab, LabSpec};
-use acceptance_tests::ssh_host::{TestHost, hcl_string};
+use acceptance_tests::lab::{Backend, Lab, LabSpec};
+use acceptance_tests::ssh_host::{TestHost, hcl_string, sh};
 use acceptance_tests::steps::{Step, TestCase};
 
 /// The packages of the VM lab test too, so both tests share one cached VM image.
@@ -16,31 +16,6 @@ const EXPORT: &str = "/srv/share";
 const MOUNTED: &str = "/mnt/share";
 const AUTOMOUNTED: &str = "/mnt/auto";
 const UNIT_DIR: &str = "/etc/systemd/system";
-
-/// A lab host as the oracle sees it: OpenSSH's client, never the provider's code.
-fn oracle(host: &Host) -> TestHost {
-    TestHost::new(
-        host.address.to_string(),
-        host.port,
-        host.host_key.clone(),
-        host.user.clone(),
-        host.private_key_path.clone(),
-    )
-}
-
-/// Runs `script` (`$1`… from `args`) on `host`; returns stdout, panicking on failure.
-fn sh(host: &TestHost, script: &str, args: &[&str]) -> String {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    let output = host.ssh(script, &args, b"");
-    assert!(
-        output.status.success(),
-        "`{script}` on {} failed: {}{}",
-        host.address,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// The provider block reaching both VMs with the lab's key and known_hosts file.
 fn provider(lab: &Lab) -> String {
@@ -152,8 +127,8 @@ fn nfs_served_and_mounted_between_two_vms_survives_bad_options() {
         boot_timeout: Backend::Qemu.default_boot_timeout(),
     })
     .expect("bring up two VMs");
-    let server = oracle(&lab.hosts()[0]);
-    let client = oracle(&lab.hosts()[1]);
+    let server = TestHost::of_lab_host(&lab.hosts()[0]);
+    let client = TestHost::of_lab_host(&lab.hosts()[1]);
     let client_network = format!("{}/32", client.address);
     let book = ["rw", "sync", "no_root_squash", "no_subtree_check"];
     let good = config(

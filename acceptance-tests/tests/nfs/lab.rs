@@ -4,7 +4,8 @@
 //! or an NFS client, which every container is), QEMU VMs for what does (mount units, automounts).
 
 use acceptance_tests::cli::{REQUIRED_PROVIDERS, require_tf_acc};
-use acceptance_tests::lab::{Backend, Host, Lab, LabSpec};
+use acceptance_tests::lab::{Backend, Lab, LabSpec};
+pub(crate) use acceptance_tests::ssh_host::sh;
 use acceptance_tests::ssh_host::{TestHost, hcl_string};
 
 /// The packages every NFS test's hosts get (tests/nfs_vm.rs and tests/lab_vm.rs too): one
@@ -38,7 +39,7 @@ impl NfsLab {
             boot_timeout: backend.default_boot_timeout(),
         })
         .expect("bring up the NFS lab");
-        let hosts = lab.hosts().iter().map(oracle).collect();
+        let hosts = lab.hosts().iter().map(TestHost::of_lab_host).collect();
         NfsLab { lab, hosts }
     }
 
@@ -57,28 +58,4 @@ impl NfsLab {
             hcl_string(&self.lab.known_hosts_path().display().to_string()),
         )
     }
-}
-
-fn oracle(host: &Host) -> TestHost {
-    TestHost::new(
-        host.address.to_string(),
-        host.port,
-        host.host_key.clone(),
-        host.user.clone(),
-        host.private_key_path.clone(),
-    )
-}
-
-/// Runs `script` (`$1`… from `args`) on `host`; returns stdout, panicking on failure.
-pub(crate) fn sh(host: &TestHost, script: &str, args: &[&str]) -> String {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    let output = host.ssh(script, &args, b"");
-    assert!(
-        output.status.success(),
-        "`{script}` on {} failed: {}{}",
-        host.address,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
